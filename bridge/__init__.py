@@ -1,0 +1,1 @@
+"""bridge: OpenStack notifications delivered to the tenants who own them."""

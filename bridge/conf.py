@@ -1,0 +1,143 @@
+"""Every configuration option of bridge, in one place.
+
+Services call :func:`register_opts` on their ``cfg.ConfigOpts`` and read
+values from it; no module keeps a limit or a default as a literal.
+``bridge/opts.py`` exposes the same lists to ``oslo-config-generator``.
+"""
+
+import os
+
+from oslo_config import cfg
+
+
+def _default_state_path() -> str:
+    base = os.environ.get('XDG_STATE_HOME') or os.path.expanduser('~/.local/state')
+    return os.path.join(base, 'bridge')
+
+
+default_opts = [
+    cfg.StrOpt('state_path',
+               default=_default_state_path(),
+               sample_default='$XDG_STATE_HOME/bridge (~/.local/state/bridge)',
+               help='Directory where bridge keeps local state; the embedded '
+                    'SQLite database lives here when [storage] url is not set.'),
+    cfg.StrOpt('auth_strategy',
+               default='noauth',
+               choices=[('noauth', 'Trust the X-Project-Id header. For '
+                                   'development and tests only.'),
+                        ('keystone', 'Validate tokens with keystonemiddleware; '
+                                     'the project always comes from the token.')],
+               help='How API requests are authenticated.'),
+]
+
+api_group = cfg.OptGroup('api', title='REST API server options')
+api_opts = [
+    cfg.HostAddressOpt('bind_host', default='127.0.0.1',
+                       help='Address bridge-api listens on.'),
+    cfg.PortOpt('bind_port', default=8888,
+                help='Port bridge-api listens on.'),
+    cfg.IntOpt('workers', default=2, min=1,
+               help='Number of bridge-api worker processes.'),
+    cfg.IntOpt('threads', default=4, min=1,
+               help='Threads per bridge-api worker process.'),
+]
+
+storage_group = cfg.OptGroup('storage', title='Message storage options')
+storage_opts = [
+    cfg.StrOpt('url',
+               secret=True,
+               help='Storage URL; its scheme picks the driver: '
+                    'sqlite:///PATH, postgresql://USER:PASS@HOST/DB, '
+                    'mysql+pymysql://USER:PASS@HOST/DB or '
+                    'mongodb://HOST:PORT/DB. Default: an SQLite file '
+                    '"bridge.sqlite" under [DEFAULT] state_path.'),
+    cfg.IntOpt('sql_pool_size', default=10, min=1,
+               help='SQL connections kept open per process.'),
+    cfg.IntOpt('sqlite_busy_timeout', default=30, min=1,
+               help='Seconds an SQLite writer waits for the database lock.'),
+    cfg.StrOpt('mongodb_database', default='bridge',
+               help='MongoDB database used when the URL names none.'),
+    cfg.StrOpt('mongodb_write_concern', default='majority',
+               help='MongoDB write concern "w" value: a number of nodes or '
+                    '"majority".'),
+    cfg.BoolOpt('mongodb_journal', default=True,
+                help='Wait for the MongoDB journal before a write is '
+                     'acknowledged.'),
+    cfg.BoolOpt('mongodb_retry_writes', default=True,
+                help='Let pymongo retry a write once after a failover.'),
+    cfg.IntOpt('mongodb_timeout', default=10, min=1,
+               help='Seconds to wait for a MongoDB server before a '
+                    'request fails with 503.'),
+]
+
+limits_group = cfg.OptGroup('limits', title='API limits and defaults',
+                            help='Values a tenant sees; the defaults are '
+                                 "Zaqar's, so its clients behave the same.")
+limits_opts = [
+    cfg.IntOpt('max_queues_per_page', default=20, min=1,
+               help='Most queues one list request returns.'),
+    cfg.IntOpt('max_messages_per_page', default=20, min=1,
+               help='Most messages one list, get-by-ids or delete-by-ids '
+                    'request handles.'),
+    cfg.IntOpt('max_messages_per_claim_or_pop', default=20, min=1,
+               help='Most messages one claim or pop takes.'),
+    cfg.IntOpt('max_queue_metadata', default=64 * 1024, min=1,
+               help='Largest queue metadata document, in bytes.'),
+    cfg.IntOpt('max_messages_post_size', default=256 * 1024, min=1,
+               help='Largest message post body, in bytes; a queue may lower '
+                    'it with its _max_messages_post_size metadata.'),
+    cfg.IntOpt('max_message_ttl', default=1209600, min=1,
+               help='Longest message time to live, in seconds.'),
+    cfg.IntOpt('min_message_ttl', default=60, min=1,
+               help='Shortest message time to live, in seconds.'),
+    cfg.IntOpt('default_message_ttl', default=3600, min=1,
+               help='Message time to live when neither the message nor its '
+                    'queue sets one.'),
+    cfg.IntOpt('max_message_delay', default=900, min=0,
+               help='Longest delay before a posted message becomes visible.'),
+    cfg.IntOpt('default_message_delay', default=0, min=0,
+               help='Delay when neither the message nor its queue sets one.'),
+    cfg.IntOpt('max_claim_ttl', default=43200, min=1,
+               help='Longest claim time to live, in seconds.'),
+    cfg.IntOpt('min_claim_ttl', default=60, min=1,
+               help='Shortest claim time to live, in seconds.'),
+    cfg.IntOpt('default_claim_ttl', default=300, min=1,
+               help='Claim time to live when the request sets none.'),
+    cfg.IntOpt('max_claim_grace', default=43200, min=0,
+               help='Longest claim grace period, in seconds.'),
+    cfg.IntOpt('min_claim_grace', default=60, min=0,
+               help='Shortest claim grace period, in seconds.'),
+    cfg.IntOpt('default_claim_grace', default=60, min=0,
+               help='Claim grace period when the request sets none.'),
+    cfg.IntOpt('max_request_body', default=1024 * 1024, min=1,
+               help='Largest request body of any kind read from a client, '
+                    'in bytes; larger bodies are refused with 413 before '
+                    'they are read.'),
+]
+
+
+def list_opts():
+    """Option groups and their options, for registration and for
+    oslo-config-generator."""
+    return [
+        (None, default_opts),
+        (api_group, api_opts),
+        (storage_group, storage_opts),
+        (limits_group, limits_opts),
+    ]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    for group, opts in list_opts():
+        if group is not None:
+            conf.register_group(group)
+        conf.register_opts(opts, group=group)
+
+
+def storage_url(conf: cfg.ConfigOpts) -> str:
+    """The storage URL every service uses: [storage] url, or the embedded
+    SQLite file under [DEFAULT] state_path."""
+    if conf.storage.url:
+        return conf.storage.url
+    path = os.path.join(conf.state_path, 'bridge.sqlite')
+    return 'sqlite:///' + path

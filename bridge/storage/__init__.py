@@ -1,0 +1,29 @@
+"""Message storage: one interface (:mod:`bridge.storage.base`), two drivers
+(:mod:`bridge.storage.sql` for SQLite/PostgreSQL/MySQL and
+:mod:`bridge.storage.mongodb`). :func:`from_conf` picks one by URL scheme."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+from bridge import conf as bridge_conf
+from bridge.storage.base import Storage
+
+
+def from_url(url: str, conf: cfg.ConfigOpts) -> Storage:
+    """Open the driver that serves ``url``; ``conf`` supplies the
+    [storage] tuning options."""
+    scheme = url.split(':', 1)[0].split('+', 1)[0].lower()
+    if scheme in ('sqlite', 'postgresql', 'postgres', 'mysql', 'mariadb'):
+        from bridge.storage import sql
+        return sql.SqlStorage(url, conf.storage)
+    if scheme in ('mongodb', 'mongodb+srv'):
+        from bridge.storage import mongodb
+        return mongodb.MongoStorage(url, conf.storage)
+    raise ValueError('[storage] url: unsupported scheme %r; use sqlite, '
+                     'postgresql, mysql+pymysql or mongodb' % scheme)
+
+
+def from_conf(conf: cfg.ConfigOpts) -> Storage:
+    """Open the storage named by [storage] url (or the embedded default)."""
+    return from_url(bridge_conf.storage_url(conf), conf)

@@ -1,0 +1,273 @@
+"""The storage interface: queues, messages and claims for each project.
+
+Every driver implements :class:`Storage` and passes the one contract suite
+in ``tests/storage/test_contract.py``. The API and the listeners see only
+this module and :mod:`bridge.storage.errors`.
+
+Model
+-----
+* A queue belongs to a project and is named within it. Posting to a queue
+  that does not exist creates it (Zaqar v2 "lazy" queues).
+* A message has an id (opaque string, unique), a body (any JSON value), a
+  ttl, an optional delay, the Client-ID of its poster, and a per-queue
+  *marker*: an integer that grows with each message posted to the queue.
+* A message is **visible** from ``created + delay`` until ``created + ttl``.
+  Expired messages are never returned and never counted, whether or not a
+  sweep has removed them yet.
+* A **claim** holds messages for one consumer for ``ttl`` seconds. While a
+  claim is active no other claim can take its messages, and deleting such a
+  message requires the claim id. Claiming extends each claimed message's
+  life to at least ``claim expiry + grace``.
+* Queue metadata keys starting with ``_`` are reserved; this layer acts on
+  ``_max_claim_count``, ``_dead_letter_queue`` and
+  ``_dead_letter_queue_messages_ttl`` (see :meth:`Storage.create_claim`).
+  The API layer applies the others.
+
+Guarantees every driver gives
+-----------------------------
+* **Ordering without skips**: within a queue, markers are committed in
+  increasing order, so a reader paging with the ``next_marker`` it was given
+  never misses a message, even while posts from many processes interleave.
+* **Exactly one claimer**: a message is in at most one active claim, even
+  when many processes claim from the same queue at the same instant.
+* **All or nothing writes**: a post stores every message of the batch or
+  none of them; a bulk delete deletes all named messages or none.
+* **Idempotent posts**: a message posted with a ``dedup_key`` that the queue
+  has already seen (within ``dedup_window`` seconds, counted from the first
+  post) is not stored again; its first id is returned instead, even if that
+  message has since been deleted.
+
+Times are UNIX epoch seconds (floats) from the calling process's clock.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, Sequence
+
+
+@dataclasses.dataclass(frozen=True)
+class NewMessage:
+    """A message to post. ``ttl`` and ``delay`` are already resolved by the
+    caller (queue metadata and option defaults applied)."""
+
+    body: Any
+    ttl: int
+    delay: int = 0
+    dedup_key: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    id: str
+    body: Any
+    ttl: int
+    created: float
+    marker: int
+    client_id: str | None = None
+    claim_id: str | None = None
+    """Id of the active claim holding the message, or None."""
+    claim_count: int = 0
+    """How many times the message has been claimed."""
+
+    def age(self, now: float) -> int:
+        return max(0, int(now - self.created))
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    id: str
+    ttl: int
+    grace: int
+    updated: float
+    """When the claim was created or last renewed; its age counts from here."""
+    messages: list[Message]
+
+    def age(self, now: float) -> int:
+        return max(0, int(now - self.updated))
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueStats:
+    free: int
+    """Visible messages not held by an active claim."""
+    claimed: int
+    """Messages held by an active claim."""
+    delayed: int
+    """Messages not yet visible because of their delay."""
+    oldest: Message | None
+    newest: Message | None
+
+    @property
+    def total(self) -> int:
+        return self.free + self.claimed + self.delayed
+
+
+@dataclasses.dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]
+    next_marker: str | None
+    """Marker to pass for the following page; None when this page is empty
+    (a reader keeps its previous marker and asks again later)."""
+
+
+class Storage(abc.ABC):
+    """One backend's queues, messages and claims, shared by all projects.
+
+    Every method is thread safe; instances are shared by a process's
+    threads. A backend that is down makes any method raise
+    :class:`~bridge.storage.errors.Unavailable`.
+    """
+
+    #: Seconds a dedup key is remembered after its first post.
+    dedup_window: int = 14 * 24 * 3600
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def ensure_schema(self) -> None:
+        """Create tables, collections and indexes that are missing.
+        Idempotent; safe to run from several processes at once."""
+
+    @abc.abstractmethod
+    def health(self) -> None:
+        """Cheap round trip to the backend; raises Unavailable. Writes
+        nothing."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    @abc.abstractmethod
+    def sweep(self, now: float | None = None) -> int:
+        """Delete expired messages and dedup keys; return how many
+        messages were removed. Correctness never depends on it."""
+
+    # -- queues ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_queue(self, project: str, name: str,
+                     metadata: dict[str, Any]) -> bool:
+        """Create the queue. Return True if it was created, False if it
+        already existed (its metadata is then left unchanged)."""
+
+    @abc.abstractmethod
+    def get_queue(self, project: str, name: str) -> dict[str, Any]:
+        """Return the queue's metadata; QueueNotFound if it does not exist."""
+
+    @abc.abstractmethod
+    def set_queue_metadata(self, project: str, name: str,
+                           metadata: dict[str, Any]) -> None:
+        """Replace the queue's metadata; QueueNotFound if it does not exist."""
+
+    @abc.abstractmethod
+    def list_queues(self, project: str, *, marker: str | None = None,
+                    limit: int = 10, name: str | None = None
+                    ) -> list[tuple[str, dict[str, Any]]]:
+        """Return up to ``limit`` (name, metadata) pairs of the project's
+        queues, sorted by name, with names greater than ``marker``. With
+        ``name``, only queues whose name contains that text."""
+
+    @abc.abstractmethod
+    def count_queues(self, project: str, name: str | None = None) -> int:
+        """Number of the project's queues (with ``name``: whose name
+        contains that text)."""
+
+    @abc.abstractmethod
+    def delete_queue(self, project: str, name: str) -> None:
+        """Delete the queue with its messages and claims. Idempotent."""
+
+    @abc.abstractmethod
+    def queue_stats(self, project: str, name: str) -> QueueStats:
+        """Counts of the queue's unexpired messages, and its oldest and
+        newest visible ones. A queue that does not exist has all zeros."""
+
+    # -- messages ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def post_messages(self, project: str, queue: str,
+                      messages: Sequence[NewMessage],
+                      client_id: str | None = None) -> list[str]:
+        """Store the messages in the queue (created if missing), in order,
+        all or none. Return their ids, in input order. A message whose
+        ``dedup_key`` was already posted to this queue is not stored again;
+        the id stored the first time stands in its place."""
+
+    @abc.abstractmethod
+    def list_messages(self, project: str, queue: str, *,
+                      marker: str | None = None, limit: int = 10,
+                      client_id: str | None = None, echo: bool = False,
+                      include_claimed: bool = False,
+                      include_delayed: bool = False) -> MessagePage:
+        """Return up to ``limit`` visible messages after ``marker``, in
+        marker order. Unless ``echo``, messages posted by ``client_id`` are
+        left out. Claimed messages only with ``include_claimed``; delayed
+        ones only with ``include_delayed``. A missing queue is empty. An
+        unparseable marker is treated as no marker."""
+
+    @abc.abstractmethod
+    def get_messages(self, project: str, queue: str,
+                     ids: Sequence[str]) -> list[Message]:
+        """Return the unexpired messages among ``ids`` (claimed or not,
+        delayed or not), in the order of ``ids``; unknown ids are left out."""
+
+    @abc.abstractmethod
+    def delete_message(self, project: str, queue: str, message_id: str,
+                       claim_id: str | None = None) -> None:
+        """Delete one message. Unknown or expired ids are a no-op.
+        A message held by an active claim needs that claim's id
+        (else MessageIsClaimed). A claim id that does not hold the message
+        (unclaimed, expired, or another claim's) raises ClaimMismatch."""
+
+    @abc.abstractmethod
+    def delete_messages(self, project: str, queue: str,
+                        ids: Sequence[str],
+                        claim_ids: Sequence[str] = ()) -> None:
+        """Delete the listed messages, all or none: if any of them is held
+        by an active claim not in ``claim_ids``, raise MessageIsClaimed and
+        delete nothing. Unknown ids are ignored."""
+
+    @abc.abstractmethod
+    def pop_messages(self, project: str, queue: str,
+                     limit: int) -> list[Message]:
+        """Atomically remove and return up to ``limit`` visible, unclaimed
+        messages, oldest first. Two concurrent pops never return the same
+        message."""
+
+    @abc.abstractmethod
+    def purge_queue(self, project: str, queue: str) -> None:
+        """Delete every message and claim of the queue; keep the queue."""
+
+    # -- claims ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_claim(self, project: str, queue: str, *, ttl: int,
+                     grace: int, limit: int) -> Claim | None:
+        """Atomically claim up to ``limit`` visible, unclaimed messages,
+        oldest first; None if there are none. Each claimed message's
+        ``claim_count`` goes up by one and its expiry becomes at least
+        ``now + ttl + grace``.
+
+        Dead letters: when the queue's metadata has ``_max_claim_count`` N
+        and ``_dead_letter_queue`` D, a candidate already claimed N times is
+        moved to queue D of the same project (ttl from
+        ``_dead_letter_queue_messages_ttl`` if set, else its own) instead of
+        being claimed. Without D, such messages are claimable as usual."""
+
+    @abc.abstractmethod
+    def get_claim(self, project: str, queue: str, claim_id: str) -> Claim:
+        """Return the active claim with the messages it still holds;
+        ClaimNotFound if it is unknown or expired."""
+
+    @abc.abstractmethod
+    def update_claim(self, project: str, queue: str, claim_id: str, *,
+                     ttl: int, grace: int) -> None:
+        """Renew the claim: it now expires ``ttl`` seconds from now, and its
+        messages live at least until then plus ``grace``. ClaimNotFound if
+        the claim is unknown or expired."""
+
+    @abc.abstractmethod
+    def delete_claim(self, project: str, queue: str, claim_id: str) -> None:
+        """Release the claim: its messages become claimable again.
+        Idempotent."""

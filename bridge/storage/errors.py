@@ -1,0 +1,44 @@
+"""The storage error tree. The API maps each branch to one HTTP status in
+``bridge/api/errors.py``; listeners requeue on :class:`Unavailable`."""
+
+
+class StorageError(Exception):
+    """Base of every error a storage driver raises on purpose."""
+
+
+class NotFound(StorageError):
+    """The named queue, message or claim does not exist (or has expired)."""
+
+
+class QueueNotFound(NotFound):
+    pass
+
+
+class MessageNotFound(NotFound):
+    pass
+
+
+class ClaimNotFound(NotFound):
+    pass
+
+
+class Conflict(StorageError):
+    """The write contradicts state that already exists."""
+
+
+class Forbidden(StorageError):
+    """The caller may not do this to the message in its current state."""
+
+
+class MessageIsClaimed(Forbidden):
+    """The message is claimed and the caller did not give that claim's id."""
+
+
+class ClaimMismatch(Forbidden):
+    """The caller gave a claim id that is not the message's current claim
+    (the message is unclaimed, its claim expired, or another claim holds it)."""
+
+
+class Unavailable(StorageError):
+    """The backend cannot be reached or did not answer in time. Callers may
+    retry; nothing was written."""
