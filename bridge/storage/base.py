@@ -59,6 +59,20 @@ class NewMessage:
 
 
 @dataclasses.dataclass(frozen=True)
+class Post:
+    """One queue's share of a multi-queue write (:meth:`Storage.post_many`)."""
+
+    project: str
+    queue: str
+    messages: Sequence[NewMessage]
+    client_id: str | None = None
+    max_depth: int | None = None
+    """Keep at most this many messages in the queue after the write: the
+    oldest beyond it are evicted (bounded queues for tenants who never
+    read). None = unbounded."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Message:
     id: str
     body: Any
@@ -238,6 +252,23 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def purge_queue(self, project: str, queue: str) -> None:
         """Delete every message and claim of the queue; keep the queue."""
+
+    def post_many(self, posts: Sequence[Post]) -> int:
+        """Store every post as :meth:`post_messages` would (dedup keys
+        honoured), then apply each post's ``max_depth``. Return how many
+        old messages were evicted. Drivers that can do so write everything
+        in one transaction; otherwise posts are written one by one, and a
+        retry after a failure is safe because of the dedup keys."""
+        for post in posts:
+            self.post_messages(post.project, post.queue, post.messages,
+                               post.client_id)
+        return sum(self.trim_queue(p.project, p.queue, p.max_depth)
+                   for p in posts if p.max_depth)
+
+    def trim_queue(self, project: str, queue: str, max_depth: int) -> int:
+        """Evict the queue's oldest messages (claimed or not) so that at most
+        ``max_depth`` remain; return how many were evicted."""
+        raise NotImplementedError
 
     # -- claims ------------------------------------------------------------
 

@@ -39,6 +39,11 @@ class ClaimMismatch(Forbidden):
     (the message is unclaimed, its claim expired, or another claim holds it)."""
 
 
+class Invalid(StorageError):
+    """The backend refused the values themselves (too long for a column,
+    an encoding it cannot store). Retrying the same write cannot succeed."""
+
+
 class Unavailable(StorageError):
     """The backend cannot be reached or did not answer in time. Callers may
     retry; nothing was written."""

@@ -1,0 +1,51 @@
+"""Converting message rows to :class:`~bridge.storage.base.Message`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from bridge.storage import base
+from bridge.storage.sql.schema import messages
+
+#: The columns every message read selects.
+MESSAGE_COLUMNS = (
+    messages.c.id, messages.c.body, messages.c.ttl, messages.c.created,
+    messages.c.marker, messages.c.client_id, messages.c.claim_id,
+    messages.c.claim_expires, messages.c.claim_count,
+)
+
+
+def active_claim(row: Any, now: float) -> str | None:
+    """The id of the claim holding the row at ``now``, or None."""
+    if row.claim_id is not None and row.claim_expires > now:
+        return row.claim_id
+    return None
+
+
+def to_message(row: Any, now: float, **changes: Any) -> base.Message:
+    """The Message a row holds at ``now``; ``changes`` override fields."""
+    fields = {
+        'id': row.id, 'body': json.loads(row.body), 'ttl': row.ttl,
+        'created': row.created, 'marker': row.marker,
+        'client_id': row.client_id, 'claim_id': active_claim(row, now),
+        'claim_count': row.claim_count,
+    }
+    fields.update(changes)
+    return base.Message(**fields)
+
+
+def dump_body(body: Any) -> str:
+    """Serialise a body. ASCII escapes keep any Python string storable,
+    lone surrogates included."""
+    return json.dumps(body, separators=(',', ':'))
+
+
+def unclaimed_and_visible(now_param: Any) -> sa.ColumnElement[bool]:
+    """Rows a claim or a pop may take: visible, unexpired, unclaimed."""
+    return sa.and_(messages.c.visible_at <= now_param,
+                   messages.c.expires > now_param,
+                   sa.or_(messages.c.claim_id.is_(None),
+                          messages.c.claim_expires <= now_param))
