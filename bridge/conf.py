@@ -113,6 +113,70 @@ limits_opts = [
                help='Largest request body of any kind read from a client, '
                     'in bytes; larger bodies are refused with 413 before '
                     'they are read.'),
+    cfg.IntOpt('default_queues_per_page', default=10, min=1,
+               help='Queues one list request returns when it sets no limit.'),
+    cfg.IntOpt('default_messages_per_page', default=10, min=1,
+               help='Messages one list request returns when it sets no '
+                    'limit.'),
+    cfg.IntOpt('default_messages_per_claim', default=10, min=1,
+               help='Messages one claim takes when the request sets no '
+                    'limit.'),
+    cfg.IntOpt('max_json_depth', default=64, min=2,
+               help='Deepest nesting of arrays and objects accepted in a '
+                    'request body (message bodies and queue metadata); '
+                    'MongoDB refuses documents nested beyond 100 levels.'),
+]
+
+
+listener_group = cfg.OptGroup('listener', title='Notification listener options')
+listener_opts = [
+    cfg.ListOpt('extra_transport_urls', default=[], secret=True,
+                help='Further oslo.messaging transport URLs to listen on, '
+                     'besides [DEFAULT] transport_url (clouds that run one '
+                     'RabbitMQ per cell or per service).'),
+    cfg.ListOpt('exchanges',
+                default=['nova', 'cinder', 'neutron', 'glance', 'heat',
+                         'keystone', 'designate', 'octavia', 'magnum',
+                         'trove', 'manila', 'ironic', 'openstack'],
+                help='Exchanges whose notifications bridge consumes.'),
+    cfg.ListOpt('topics', default=['notifications', 'versioned_notifications'],
+                help='Notification topics consumed on every exchange.'),
+    cfg.StrOpt('pool', default='bridge',
+               help='Listener pool: the RabbitMQ queue bridge consumes from. '
+                    'A pool gets its own copy of every notification, so '
+                    'bridge never takes messages from Ceilometer or other '
+                    'consumers. All bridge-listener processes of one cloud '
+                    'share one pool.'),
+    cfg.IntOpt('batch_size', default=100, min=1,
+               help='Notifications handed to the endpoint at once; each '
+                    'batch is stored in one transaction where the backend '
+                    'allows.'),
+    cfg.FloatOpt('batch_timeout', default=0.5, min=0.01,
+                 help='Seconds to wait for a batch to fill before handling '
+                      'what has arrived.'),
+    cfg.IntOpt('workers', default=1, min=1,
+               help='Listener processes to run; they share the pool queue.'),
+    cfg.StrOpt('rules_file',
+               help='YAML file of tenant resolution, routing and redaction '
+                    'rules. Default: the rules shipped with bridge '
+                    '(etc/bridge/rules.yaml).'),
+    cfg.StrOpt('dead_letter_project', default='bridge-operator',
+               help='Project that owns the operator dead-letter queue, '
+                    'where notifications that cannot be attributed to a '
+                    'tenant are kept (set it to the cloud admin project id '
+                    'so admins can read them through the API).'),
+    cfg.StrOpt('dead_letter_queue', default='unroutable',
+               help='Queue (in dead_letter_project) for notifications that '
+                    'cannot be attributed or translated.'),
+    cfg.IntOpt('dead_letter_ttl', default=1209600, min=60,
+               help='Seconds a dead-lettered notification is kept.'),
+    cfg.IntOpt('max_queue_depth', default=10000, min=0,
+               help='Most messages kept in a queue bridge writes to; when '
+                    'a tenant does not read, the oldest are evicted beyond '
+                    'this depth (0 = unbounded).'),
+    cfg.FloatOpt('requeue_delay', default=2.0, min=0,
+                 help='Seconds to pause before handing a batch back to the '
+                      'bus when storage is unavailable (no hot loop).'),
 ]
 
 
@@ -124,13 +188,18 @@ def list_opts():
         (api_group, api_opts),
         (storage_group, storage_opts),
         (limits_group, limits_opts),
+        (listener_group, listener_opts),
     ]
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     for group, opts in list_opts():
         if group is not None:
-            conf.register_group(group)
+            # A copy per ConfigOpts: oslo.config keeps overrides in the
+            # OptGroup object, so sharing the module-level one would leak
+            # set_override() from one ConfigOpts into every other.
+            conf.register_group(cfg.OptGroup(group.name, title=group.title,
+                                             help=group.help))
         conf.register_opts(opts, group=group)
 
 

@@ -1,0 +1,61 @@
+"""The REST API application: the one route table (:func:`routes`).
+
+:func:`create_app` builds the falcon application for a configuration and a
+storage; :func:`make_wsgi_app` adds the authentication pipeline chosen by
+``[DEFAULT] auth_strategy`` and is what servers run.
+"""
+
+from __future__ import annotations
+
+import falcon
+from oslo_config import cfg
+
+from bridge.api import auth
+from bridge.api import claims
+from bridge.api import errors
+from bridge.api import home
+from bridge.api import hooks
+from bridge.api import messages
+from bridge.api import policy
+from bridge.api import queues
+from bridge.api import validation
+from bridge.storage.base import Storage
+
+
+def routes(storage: Storage,
+           limits: validation.Limits) -> list[tuple[str, object]]:
+    """Every URI template of the API and the resource serving it."""
+    queue = '/v2/queues/{queue_name}'
+    return [
+        ('/', home.Versions()),
+        ('/v2', home.HomeDocument()),
+        ('/v2/ping', home.Ping(storage)),
+        ('/v2/health', home.Health(storage)),
+        ('/v2/queues', queues.Collection(storage, limits)),
+        (queue, queues.Item(storage, limits)),
+        (queue + '/stats', queues.Stats(storage)),
+        (queue + '/purge', queues.Purge(storage, limits)),
+        (queue + '/messages', messages.Collection(storage, limits)),
+        (queue + '/messages/{message_id}', messages.Item(storage)),
+        (queue + '/claims', claims.Collection(storage, limits)),
+        (queue + '/claims/{claim_id}', claims.Item(storage, limits)),
+    ]
+
+
+def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
+    """The falcon application serving Zaqar v2 over ``storage``. ``conf``
+    must have bridge's options registered (:func:`bridge.conf.register_opts`)."""
+    limits = validation.Limits.from_conf(conf)
+    gate = hooks.Gate(auth.identifier(conf), policy.Authorizer(conf))
+    app = falcon.App(middleware=[gate])
+    app.req_options.strip_url_path_trailing_slash = True
+    app.req_options.keep_blank_qs_values = False  # "?limit=" = no limit
+    errors.install(app)
+    for path, resource in routes(storage, limits):
+        app.add_route(path, resource)
+    return app
+
+
+def make_wsgi_app(conf: cfg.ConfigOpts, storage: Storage) -> auth.WSGIApp:
+    """The application wrapped in the ``auth_strategy`` pipeline."""
+    return auth.install(create_app(conf, storage), conf)

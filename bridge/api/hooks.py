@@ -1,0 +1,70 @@
+"""The checks every request passes before its responder runs.
+
+In Zaqar's order: a urlencoded body is refused (400), the client must accept
+JSON (406), ``Client-ID`` must be a UUID (400), the caller's identity must
+be known (noauth: ``X-Project-Id``, 400; keystone: the token, 401), the
+queue name must be valid (400), and the policy rule for the method must
+allow the caller (403).
+
+Resources declare what applies to them:
+
+* ``public = True``: no Client-ID, identity or policy (only the version
+  list at ``/``, as in Zaqar);
+* ``rules``: HTTP method -> policy rule name.
+
+The results land on ``req.context``: ``client_id``, ``project``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from bridge.api import auth
+from bridge.api import errors
+from bridge.api import policy
+from bridge.api import validation
+
+_URLENCODED = 'application/x-www-form-urlencoded'
+
+
+def _accepts_json(req: falcon.Request) -> bool:
+    accept = req.get_header('Accept')
+    if not accept or '*/*' in accept or 'application/json' in accept:
+        return True
+    return req.client_accepts('application/json')
+
+
+class Gate:
+    """Falcon middleware applying the checks above."""
+
+    def __init__(self, identify: auth.Identifier,
+                 authorizer: policy.Authorizer) -> None:
+        self._identify = identify
+        self._authorizer = authorizer
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response,
+                         resource: Any, params: dict[str, Any]) -> None:
+        if resource is None:
+            return
+        if req.content_length and (req.content_type or '').lower() \
+                .startswith(_URLENCODED):
+            raise errors.BadRequest('Request bodies must be JSON, not '
+                                    'application/x-www-form-urlencoded.')
+        if not _accepts_json(req):
+            raise errors.NotAcceptable('This endpoint only serves '
+                                       'application/json.')
+        if getattr(resource, 'public', False):
+            return
+        ctx = req.context
+        ctx.client_id = validation.client_id(req.get_header('Client-ID'))
+        identity = self._identify(req)
+        ctx.project = identity.project
+        queue = params.get('queue_name')
+        if queue is not None:
+            validation.queue_name(queue)
+        rule = resource.rules.get(req.method)
+        if rule is not None and not self._authorizer.allowed(
+                rule, identity.project, identity.roles, identity.user_id):
+            raise errors.Forbidden('Policy does not allow "%s".' % rule)

@@ -1,0 +1,125 @@
+"""Message resources: post, list, get by id(s), delete by id(s), pop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from bridge.api import errors
+from bridge.api import validation
+from bridge.api import wire
+from bridge.storage import errors as storage_errors
+from bridge.storage.base import Storage
+
+
+class Collection:
+    """``/v2/queues/{queue_name}/messages``"""
+
+    rules = {'POST': 'messages:create', 'GET': 'messages:get_all',
+             'DELETE': 'messages:delete_all'}
+
+    def __init__(self, storage: Storage, limits: validation.Limits) -> None:
+        self._storage = storage
+        self._limits = limits
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response,
+                queue_name: str) -> None:
+        ctx = req.context
+        metadata = self._queue_metadata(ctx.project, queue_name)
+        if req.content_length:
+            validation.post_size(req.content_length, metadata, self._limits)
+        raw = wire.read_body(req, self._limits, required=True) or b''
+        validation.post_size(len(raw), metadata, self._limits)
+        messages = validation.new_messages(
+            validation.parse_json(raw, self._limits.max_json_depth),
+            metadata, self._limits)
+        ids = self._storage.post_messages(ctx.project, queue_name, messages,
+                                          ctx.client_id)
+        resp.location = req.path + '?ids=' + ','.join(ids)
+        wire.send(resp, {'resources': [req.path + '/' + i for i in ids]},
+                  falcon.HTTP_201)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response,
+               queue_name: str) -> None:
+        ids = req.get_param_as_list('ids')
+        if ids is None:
+            wire.send(resp, self._page(req, queue_name))
+            return
+        ids = validation.id_list(ids, 'ids', self._limits.max_messages_per_page)
+        found = self._storage.get_messages(req.context.project, queue_name,
+                                           ids)
+        if not found:
+            raise errors.NotFound('No messages with the given ids were found '
+                                  'in the queue.')
+        wire.send(resp, {'messages': wire.messages(queue_name, found)})
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response,
+                  queue_name: str) -> None:
+        ids = req.get_param_as_list('ids')
+        pop = req.get_param('pop')
+        if (ids is None) == (pop is None):
+            raise errors.BadRequest('Give either the "ids" or the "pop" '
+                                    'parameter (not both).')
+        project = req.context.project
+        if ids is not None:
+            ids = validation.id_list(ids, 'ids',
+                                     self._limits.max_messages_per_page)
+            claim_ids = [c for v in req.get_param_as_list('claim_ids') or ()
+                         for c in v.split(',') if c]
+            self._storage.delete_messages(project, queue_name, ids, claim_ids)
+            resp.status = falcon.HTTP_204
+            return
+        count = validation.int_param(
+            pop, 'pop', 1, 1, self._limits.max_messages_per_claim_or_pop)
+        popped = self._storage.pop_messages(project, queue_name, count)
+        wire.send(resp, {'messages': wire.popped(popped)})
+
+    def _queue_metadata(self, project: str, queue: str) -> dict[str, Any]:
+        try:
+            return self._storage.get_queue(project, queue)
+        except storage_errors.QueueNotFound:
+            return {}  # lazy queue: the post creates it
+
+    def _page(self, req: falcon.Request, queue_name: str) -> dict[str, Any]:
+        limits = self._limits
+        params: dict[str, Any] = {'limit': validation.int_param(
+            req.get_param('limit'), 'limit', limits.default_messages_per_page,
+            1, limits.max_messages_per_page)}
+        for flag in ('echo', 'include_claimed', 'include_delayed'):
+            if validation.bool_param(req.get_param(flag), flag):
+                params[flag] = True
+        page = self._storage.list_messages(
+            req.context.project, queue_name, marker=req.get_param('marker'),
+            client_id=req.context.client_id, **params)
+        links = []
+        if page.messages and page.next_marker:
+            links = wire.next_link(req.path,
+                                   dict(params, marker=page.next_marker))
+        return {'messages': wire.messages(queue_name, page.messages),
+                'links': links}
+
+
+class Item:
+    """``/v2/queues/{queue_name}/messages/{message_id}``"""
+
+    rules = {'GET': 'messages:get', 'DELETE': 'messages:delete'}
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response,
+               queue_name: str, message_id: str) -> None:
+        found = self._storage.get_messages(req.context.project, queue_name,
+                                           [message_id])
+        if not found:
+            raise errors.NotFound('The message does not exist or has '
+                                  'expired.')
+        wire.send(resp, wire.messages(queue_name, found)[0])
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response,
+                  queue_name: str, message_id: str) -> None:
+        self._storage.delete_message(req.context.project, queue_name,
+                                     message_id,
+                                     claim_id=req.get_param('claim_id') or None)
+        resp.status = falcon.HTTP_204
