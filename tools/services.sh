@@ -188,7 +188,9 @@ ensure_mongodb() {
     status mongodb "ok on $HOST:${BRIDGE_MONGODB_PORT:-27018} (SecantusDB)"
 }
 
-ensure_packages python3-venv
+# wrk: the HTTP load generator bridge-bench api drives (tests/bench runs it
+# for a second against the no-op app).
+ensure_packages python3-venv wrk
 ensure_rabbitmq
 ensure_postgresql
 ensure_mariadb

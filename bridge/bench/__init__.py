@@ -1,0 +1,1 @@
+"""Benchmarks of bridge against reference servers (`bridge-bench`)."""
