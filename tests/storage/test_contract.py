@@ -13,7 +13,9 @@ from bridge.storage import base, errors
 from .support import (
     TTL, bodies, claim_all, new, post, post_numbers, run_threads)
 
-
+#: Seconds of the short ttls, delays and windows that tests wait out: long
+#: enough that a post and the next call fit in it on a loaded machine.
+SHORT = 2
 
 # -- queues ----------------------------------------------------------------
 
@@ -218,7 +220,8 @@ def test_get_messages_returns_known_ids_in_request_order_whatever_state(
 
 def test_delayed_messages_stay_hidden_until_their_delay_passes(
         storage, project):
-    [delayed] = storage.post_messages(project, 'q', [new('late', delay=1)])
+    [delayed] = storage.post_messages(project, 'q',
+                                      [new('late', delay=SHORT)])
     post(storage, project, 'q', ['now'])
     assert bodies(storage.list_messages(project, 'q')) == ['now']
     assert bodies(storage.list_messages(project, 'q',
@@ -227,7 +230,7 @@ def test_delayed_messages_stay_hidden_until_their_delay_passes(
     assert storage.create_claim(project, 'q', ttl=60, grace=60,
                                 limit=5).messages[0].body == 'now'
     assert storage.pop_messages(project, 'q', 5) == []
-    time.sleep(1.2)
+    time.sleep(SHORT + 0.3)
     assert bodies(storage.list_messages(project, 'q')) == ['late']
     assert storage.queue_stats(project, 'q').delayed == 0
     assert [m.id for m in storage.pop_messages(project, 'q', 5)] == [delayed]
@@ -235,10 +238,10 @@ def test_delayed_messages_stay_hidden_until_their_delay_passes(
 
 def test_expired_messages_are_never_returned_counted_or_claimed(
         storage, project):
-    short = post(storage, project, 'q', ['gone-1', 'gone-2'], ttl=1)
+    short = post(storage, project, 'q', ['gone-1', 'gone-2'], ttl=SHORT)
     post(storage, project, 'q', ['kept'])
     assert storage.queue_stats(project, 'q').free == 3
-    time.sleep(1.2)
+    time.sleep(SHORT + 0.3)
     assert bodies(storage.list_messages(project, 'q',
                                         include_claimed=True,
                                         include_delayed=True)) == ['kept']
@@ -462,22 +465,24 @@ def test_update_claim_renews_it_and_unknown_claims_are_not_found(
 
 def test_renewing_a_claim_keeps_its_messages_past_the_old_expiry(
         storage, project):
-    post(storage, project, 'q', ['a'], ttl=1)
-    claim = storage.create_claim(project, 'q', ttl=1, grace=0, limit=1)
-    storage.update_claim(project, 'q', claim.id, ttl=5, grace=5)
-    time.sleep(1.2)
+    post(storage, project, 'q', ['a'], ttl=SHORT)
+    claim = storage.create_claim(project, 'q', ttl=SHORT, grace=0, limit=1)
+    storage.update_claim(project, 'q', claim.id, ttl=4 * SHORT,
+                         grace=4 * SHORT)
+    time.sleep(SHORT + 0.3)
     held = storage.get_claim(project, 'q', claim.id)
     assert [m.body for m in held.messages] == ['a']
 
 
 def test_an_expired_claim_frees_its_messages_which_live_out_the_grace(
         storage, project):
-    """The message's own ttl (1 s) runs out before the claim's ttl + grace
-    (3 s): the claim keeps it alive, and once the claim expires the message
-    is claimable again and deletable without a claim id."""
-    [message_id] = post(storage, project, 'q', ['a'], ttl=1)
-    claim = storage.create_claim(project, 'q', ttl=1, grace=2, limit=1)
-    time.sleep(1.3)
+    """The message's own ttl runs out before the claim's ttl + grace: the
+    claim keeps it alive, and once the claim expires the message is
+    claimable again and deletable without a claim id."""
+    [message_id] = post(storage, project, 'q', ['a'], ttl=SHORT)
+    claim = storage.create_claim(project, 'q', ttl=SHORT, grace=3 * SHORT,
+                                 limit=1)
+    time.sleep(SHORT + 0.3)
     with pytest.raises(errors.ClaimNotFound):
         storage.get_claim(project, 'q', claim.id)
     with pytest.raises(errors.ClaimNotFound):
@@ -578,9 +583,9 @@ def test_dedup_keys_are_per_queue_and_per_project(storage, project):
 
 def test_a_dedup_key_is_forgotten_after_the_dedup_window(
         storage, project, monkeypatch):
-    monkeypatch.setattr(storage, 'dedup_window', 1)
+    monkeypatch.setattr(storage, 'dedup_window', SHORT)
     [first] = storage.post_messages(project, 'q', [new('a', dedup_key='k')])
-    time.sleep(1.2)
+    time.sleep(SHORT + 0.3)
     [second] = storage.post_messages(project, 'q', [new('b', dedup_key='k')])
     assert second != first
     [third] = storage.post_messages(project, 'q', [new('c', dedup_key='k')])
