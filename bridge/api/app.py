@@ -18,14 +18,17 @@ from bridge.api import hooks
 from bridge.api import messages
 from bridge.api import policy
 from bridge.api import queues
+from bridge.api import subscriptions
 from bridge.api import validation
 from bridge.storage.base import Storage
 
 
-def routes(storage: Storage,
-           limits: validation.Limits) -> list[tuple[str, object]]:
+def routes(storage: Storage, limits: validation.Limits,
+           sub_limits: validation.SubscriptionLimits
+           ) -> list[tuple[str, object]]:
     """Every URI template of the API and the resource serving it."""
     queue = '/v2/queues/{queue_name}'
+    subscription = queue + '/subscriptions/{subscription_id}'
     return [
         ('/', home.Versions()),
         ('/v2', home.HomeDocument()),
@@ -39,6 +42,10 @@ def routes(storage: Storage,
         (queue + '/messages/{message_id}', messages.Item(storage)),
         (queue + '/claims', claims.Collection(storage, limits)),
         (queue + '/claims/{claim_id}', claims.Item(storage, limits)),
+        (queue + '/subscriptions',
+         subscriptions.Collection(storage, limits, sub_limits)),
+        (subscription, subscriptions.Item(storage, limits, sub_limits)),
+        (subscription + '/confirm', subscriptions.Confirm(storage, limits)),
     ]
 
 
@@ -51,7 +58,8 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False  # "?limit=" = no limit
     errors.install(app)
-    for path, resource in routes(storage, limits):
+    sub_limits = validation.SubscriptionLimits.from_conf(conf)
+    for path, resource in routes(storage, limits, sub_limits):
         app.add_route(path, resource)
     return app
 

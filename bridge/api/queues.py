@@ -15,6 +15,7 @@ from typing import Any
 import falcon
 
 from bridge.api import errors
+from bridge.api import subscriptions
 from bridge.api import validation
 from bridge.api import wire
 from bridge.storage import errors as storage_errors
@@ -211,7 +212,8 @@ class Stats:
 
 class Purge:
     """``/v2/queues/{queue_name}/purge``: delete the queue's messages
-    (``resource_types``: messages and/or subscriptions), keep the queue."""
+    and/or subscriptions (``resource_types``; both without a body), keep
+    the queue."""
 
     rules = {'POST': 'queues:purge'}
 
@@ -225,4 +227,7 @@ class Purge:
             wire.read_json(req, self._limits))
         if 'messages' in types:
             self._storage.purge_queue(req.context.project, queue_name)
+        if 'subscriptions' in types:
+            subscriptions.delete_all(self._storage, req.context.project,
+                                     queue_name)
         resp.status = falcon.HTTP_204

@@ -4,6 +4,7 @@ each lives in its own module with ``add_arguments(parser)`` (which sets
 
     bridge-bench api [--duration S] [--connections N] [--targets LIST] ...
     bridge-bench ingest [--count N] [--targets LIST] ...
+    bridge-bench deliver [--rate N] [--duration S] [--subscribers LIST] ...
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from bridge.bench import api, ingest
+from bridge.bench import api, deliver, ingest
 from bridge.bench.procs import BenchError
 
 # name -> (module with add_arguments/run, one-line help)
@@ -24,6 +25,8 @@ SUBCOMMANDS = {
     'ingest': (ingest, 'Notifications/s from RabbitMQ into tenant queues, '
                        'against a no-op oslo.messaging listener and a bare '
                        'kombu consumer.'),
+    'deliver': (deliver, 'Webhook deliveries/s and post-to-receipt latency '
+                         'through bridge-notifier, 1/10/100 subscribers.'),
 }
 
 

@@ -217,14 +217,14 @@ def measure(args: argparse.Namespace, target: str, samples: list[dict],
 
 def fresh_postgresql(url: str) -> str:
     """Recreate the bench database so every run starts empty."""
-    import sqlalchemy
+    import psycopg2
     base, name = url.rsplit('/', 1)
-    engine = sqlalchemy.create_engine(base + '/postgres',
-                                      isolation_level='AUTOCOMMIT')
-    with engine.connect() as conn:
-        conn.exec_driver_sql('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
-        conn.exec_driver_sql('CREATE DATABASE %s' % name)
-    engine.dispose()
+    conn = psycopg2.connect(base + '/postgres')
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
+        cur.execute('CREATE DATABASE %s' % name)
+    conn.close()
     return url
 
 

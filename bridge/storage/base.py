@@ -44,7 +44,9 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
+
+from bridge.storage import errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +126,63 @@ class MessagePage:
     next_marker: str | None
     """Marker to pass for the following page; None when this page is empty
     (a reader keeps its previous marker and asks again later)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Subscription:
+    """A subscriber (webhook URL or mailto:) of one queue, and where its
+    delivery stands.
+
+    Delivery state is a *cursor*: the marker of the last message of the
+    queue that was handled for this subscriber (delivered, filtered out, or
+    given up on). Messages are handed to a subscriber in marker order, one
+    at a time, so at-least-once delivery in queue order only needs the
+    cursor to move after each outcome is known.
+    """
+
+    id: str
+    project: str
+    queue: str
+    subscriber: str
+    ttl: int
+    options: dict[str, Any]
+    created: float
+    secret: str
+    """HMAC-SHA256 key for the signature header; shown to the tenant once."""
+    confirmed: bool
+    cursor: int
+    """Marker of the last handled message (0: none yet)."""
+    failures: int = 0
+    """Failed attempts in a row at the message after the cursor."""
+    next_attempt: float = 0.0
+    """Not before this time may the next attempt run (retry back-off)."""
+    last_success: float | None = None
+    last_error: str | None = None
+    last_error_at: float | None = None
+    confirmation_sent: bool = False
+
+    @property
+    def expires(self) -> float:
+        return self.created + self.ttl
+
+    def age(self, now: float) -> int:
+        return max(0, int(now - self.created))
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliveryOutcome:
+    """What a notifier learned about one subscription; written with
+    :meth:`Storage.record_delivery`."""
+
+    cursor: int
+    """New cursor (unchanged when the message must be retried)."""
+    failures: int
+    next_attempt: float = 0.0
+    success_at: float | None = None
+    error: str | None = None
+    error_at: float | None = None
+    confirmation_sent: bool | None = None
+    """Set when a confirmation request was just sent (None: unchanged)."""
 
 
 class Storage(abc.ABC):
@@ -208,6 +267,28 @@ class Storage(abc.ABC):
         ``dedup_key`` was already posted to this queue is not stored again;
         the id stored the first time stands in its place."""
 
+    def post_prepared(self, project: str, queue: str,
+                      prepare: Callable[[dict[str, Any]],
+                                        Sequence[NewMessage]],
+                      client_id: str | None = None) -> list[str]:
+        """Post what ``prepare(metadata)`` makes of a request, given the
+        queue's metadata ({} for a queue that does not exist yet; the post
+        creates it). ``prepare`` validates the request against the metadata
+        (defaults, size limits) and returns the messages, or raises to
+        refuse it: the exception propagates and nothing is posted.
+
+        Drivers may call ``prepare`` more than once; it must return as many
+        messages whatever the metadata. Drivers should store messages
+        prepared from the metadata the queue holds when the post commits
+        (the SQL driver does); this default reads the metadata, then posts,
+        so a metadata change in between goes unnoticed."""
+        try:
+            metadata = self.get_queue(project, queue)
+        except errors.QueueNotFound:
+            metadata = {}
+        return self.post_messages(project, queue, prepare(metadata),
+                                  client_id)
+
     @abc.abstractmethod
     def list_messages(self, project: str, queue: str, *,
                       marker: str | None = None, limit: int = 10,
@@ -268,6 +349,68 @@ class Storage(abc.ABC):
     def trim_queue(self, project: str, queue: str, max_depth: int) -> int:
         """Evict the queue's oldest messages (claimed or not) so that at most
         ``max_depth`` remain; return how many were evicted."""
+        raise NotImplementedError
+
+    # -- subscriptions -------------------------------------------------------
+    # Drivers implement these; the defaults refuse, so an incomplete driver
+    # fails loudly rather than silently not delivering.
+
+    def create_subscription(self, project: str, queue: str, subscriber: str,
+                            *, ttl: int, options: dict[str, Any],
+                            secret: str, confirmed: bool) -> Subscription:
+        """Subscribe ``subscriber`` to the queue (which need not exist yet).
+        Its cursor starts at the queue's newest marker: it receives messages
+        posted from now on. Conflict if the same subscriber already has an
+        unexpired subscription to this queue of this project."""
+        raise NotImplementedError
+
+    def get_subscription(self, project: str, queue: str,
+                         subscription_id: str) -> Subscription:
+        """NotFound if unknown or expired."""
+        raise NotImplementedError
+
+    def list_subscriptions(self, project: str, queue: str, *,
+                           marker: str | None = None, limit: int = 10
+                           ) -> list[Subscription]:
+        """Unexpired subscriptions of the queue, ordered by id, with ids
+        greater than ``marker``."""
+        raise NotImplementedError
+
+    def update_subscription(self, project: str, queue: str,
+                            subscription_id: str, *,
+                            subscriber: str | None = None,
+                            ttl: int | None = None,
+                            options: dict[str, Any] | None = None,
+                            confirmed: bool | None = None) -> Subscription:
+        """Change the given fields (None: unchanged); a new ``ttl`` counts
+        from now. Changing ``subscriber`` clears confirmation (it must be
+        confirmed again) and confirmation_sent. NotFound if unknown or
+        expired; Conflict if the new subscriber is already subscribed."""
+        raise NotImplementedError
+
+    def delete_subscription(self, project: str, queue: str,
+                            subscription_id: str) -> None:
+        """Idempotent. (delete_queue also deletes the queue's
+        subscriptions.)"""
+        raise NotImplementedError
+
+    def lease_subscriptions(self, owner: str, *, lease_seconds: float,
+                            limit: int, now: float | None = None
+                            ) -> list[Subscription]:
+        """Atomically lease up to ``limit`` unexpired subscriptions that have
+        work: their queue holds a message newer than their cursor (or they
+        need a confirmation request sent), their ``next_attempt`` has come,
+        and no other owner holds an unexpired lease on them. Each
+        subscription is leased by at most one owner at a time; a lease that
+        expires (its owner crashed) can be taken by another."""
+        raise NotImplementedError
+
+    def record_delivery(self, subscription: Subscription, owner: str,
+                        outcome: DeliveryOutcome, *,
+                        release: bool = False) -> bool:
+        """Store the outcome if ``owner`` still holds the lease (and extend
+        the lease, or release it with ``release``). Return False, writing
+        nothing, if the lease was lost (another notifier owns it now)."""
         raise NotImplementedError
 
     # -- claims ------------------------------------------------------------

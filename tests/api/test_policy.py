@@ -25,7 +25,8 @@ from .support import Api, assert_error
 def test_every_resource_rule_has_a_default(conf: cfg.ConfigOpts,
                                            storage: Storage) -> None:
     defined = {rule.name for rule in policy.list_rules()}
-    table = api_app.routes(storage, validation.Limits.from_conf(conf))
+    table = api_app.routes(storage, validation.Limits.from_conf(conf),
+                           validation.SubscriptionLimits.from_conf(conf))
     used = {rule for _, resource in table
             for rule in getattr(resource, 'rules', {}).values()}
     assert used and used <= defined

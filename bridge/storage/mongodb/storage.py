@@ -36,6 +36,7 @@ from bridge.storage.mongodb.claims import Claims
 from bridge.storage.mongodb.connection import unavailable_on_failure
 from bridge.storage.mongodb.dedup import DedupKeys, Taken
 from bridge.storage.mongodb.sequencer import Sequencer, create_queue_doc
+from bridge.storage.mongodb.subscriptions import Subscriptions
 
 _POST_ATTEMPTS = 5
 
@@ -55,12 +56,15 @@ class MongoStorage(base.Storage):
                                 window=lambda: float(self.dedup_window),
                                 stale_seconds=2 * stall)
         self._claims = Claims(self._cols, self._seq, lock_seconds=stall)
+        self._subs = Subscriptions(self._db['subscriptions'],
+                                   self._cols.queues)
 
     # -- lifecycle -----------------------------------------------------------
 
     @unavailable_on_failure
     def ensure_schema(self) -> None:
         connection.ensure_indexes(self._cols)
+        self._subs.ensure_indexes()
 
     @unavailable_on_failure
     def health(self) -> None:
@@ -143,6 +147,8 @@ class MongoStorage(base.Storage):
         if doc is not None:
             self._cols.messages.delete_many({'qi': doc['_id']})
         self._cols.claims.delete_many({'p': project, 'q': name})
+        # After the queue document: see subscriptions.py, "Cursor start".
+        self._subs.delete_of_queue(project, name)
 
     @unavailable_on_failure
     def queue_stats(self, project: str, name: str) -> QueueStats:
@@ -361,6 +367,61 @@ class MongoStorage(base.Storage):
                      {'_id': {'$in': ids}, 'p': project, 'q': queue,
                       'ex': {'$gt': now}})}
         return [found[i] for i in ids if i in found]
+
+    # -- subscriptions -------------------------------------------------------
+
+    @unavailable_on_failure
+    def create_subscription(self, project: str, queue: str, subscriber: str,
+                            *, ttl: int, options: dict[str, Any],
+                            secret: str, confirmed: bool
+                            ) -> base.Subscription:
+        return self._subs.create(project, queue, subscriber, ttl=ttl,
+                                 options=options, secret=secret,
+                                 confirmed=confirmed, now=time.time())
+
+    @unavailable_on_failure
+    def get_subscription(self, project: str, queue: str,
+                         subscription_id: str) -> base.Subscription:
+        return self._subs.get(project, queue, subscription_id, time.time())
+
+    @unavailable_on_failure
+    def list_subscriptions(self, project: str, queue: str, *,
+                           marker: str | None = None, limit: int = 10
+                           ) -> list[base.Subscription]:
+        return self._subs.list_(project, queue, marker, limit, time.time())
+
+    @unavailable_on_failure
+    def update_subscription(self, project: str, queue: str,
+                            subscription_id: str, *,
+                            subscriber: str | None = None,
+                            ttl: int | None = None,
+                            options: dict[str, Any] | None = None,
+                            confirmed: bool | None = None
+                            ) -> base.Subscription:
+        return self._subs.update(project, queue, subscription_id,
+                                 subscriber=subscriber, ttl=ttl,
+                                 options=options, confirmed=confirmed,
+                                 now=time.time())
+
+    @unavailable_on_failure
+    def delete_subscription(self, project: str, queue: str,
+                            subscription_id: str) -> None:
+        self._subs.delete(project, queue, subscription_id)
+
+    @unavailable_on_failure
+    def lease_subscriptions(self, owner: str, *, lease_seconds: float,
+                            limit: int, now: float | None = None
+                            ) -> list[base.Subscription]:
+        return self._subs.lease(owner, lease_seconds=lease_seconds,
+                                limit=limit,
+                                now=time.time() if now is None else now)
+
+    @unavailable_on_failure
+    def record_delivery(self, subscription: base.Subscription, owner: str,
+                        outcome: base.DeliveryOutcome, *,
+                        release: bool = False) -> bool:
+        return self._subs.record(subscription.id, owner, outcome,
+                                 release=release, now=time.time())
 
     # -- claims --------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Delivery of queue messages to subscribers (webhooks and email)."""
