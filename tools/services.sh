@@ -190,7 +190,7 @@ ensure_mongodb() {
 
 # wrk: the HTTP load generator bridge-bench api drives (tests/bench runs it
 # for a second against the no-op app).
-ensure_packages python3-venv wrk
+ensure_packages python3-venv wrk shellcheck
 ensure_rabbitmq
 ensure_postgresql
 ensure_mariadb

@@ -1,9 +1,16 @@
 """``bridge-manage``: administration commands.
 
     bridge-manage [--config-file FILE] db sync
+    bridge-manage [--config-file FILE] upgrade check [--json]
+    bridge-manage [--config-file FILE] dead-letters list [--limit N]
+    bridge-manage [--config-file FILE] dead-letters replay [--limit N]
+                                       [--dry-run] [--progress-every N]
 
 ``db sync`` creates the tables, collections and indexes that are missing in
 the storage named by ``[storage] url`` (idempotent; safe while services run).
+``upgrade check`` runs read-only readiness checks (:mod:`bridge.manage.
+upgradecheck`); ``dead-letters`` inspects and replays the listener's
+operator dead-letter queue (:mod:`bridge.manage.deadletters`).
 """
 
 from __future__ import annotations
@@ -13,10 +20,16 @@ import sys
 from typing import Callable, Sequence
 
 from oslo_config import cfg
+from oslo_log import log
 
 from bridge import conf as bridge_conf
+from bridge import storage as bridge_storage
+from bridge import translation
 from bridge.api import wsgi
 from bridge.cmd import api as api_cmd
+from bridge.manage import deadletters
+from bridge.manage import upgradecheck
+from bridge.storage import base
 from bridge.storage import errors as storage_errors
 
 
@@ -32,6 +45,84 @@ def db_sync(conf: cfg.ConfigOpts) -> int:
     return 0
 
 
+def _fail(message: str) -> int:
+    print('bridge-manage: %s' % message, file=sys.stderr)
+    return 1
+
+
+def _open_storage(conf: cfg.ConfigOpts) -> base.Storage | None:
+    """The storage holding the dead-letter queue; None (reported) when an
+    SQLite database does not exist yet (opening it would create it)."""
+    url = bridge_conf.storage_url(conf)
+    absent = upgradecheck.sqlite_file_missing(url)
+    if absent is not None:
+        _fail('no storage at %s yet; run "bridge-manage db sync" or start '
+              'bridge-listener first' % absent)
+        return None
+    return bridge_storage.from_url(url, conf)
+
+
+def dead_letters_list(conf: cfg.ConfigOpts) -> int:
+    store = _open_storage(conf)
+    if store is None:
+        return 1
+    lc = conf.listener
+    try:
+        deadletters.list_letters(store, lc.dead_letter_project,
+                                 lc.dead_letter_queue, conf.command.limit,
+                                 sys.stdout)
+    except storage_errors.Unavailable as exc:
+        return _fail('storage unavailable: %s' % exc)
+    finally:
+        store.close()
+    return 0
+
+
+def dead_letters_replay(conf: cfg.ConfigOpts) -> int:
+    args, lc = conf.command, conf.listener
+    path = lc.rules_file or translation.default_rules_path()
+    try:
+        rules = translation.load_rules(path)
+    except (translation.RulesError, OSError) as exc:
+        return _fail('cannot load the rules: %s' % exc)
+    store = _open_storage(conf)
+    if store is None:
+        return 1
+    replayer = deadletters.Replayer(
+        store, rules, project=lc.dead_letter_project,
+        queue=lc.dead_letter_queue,
+        default_ttl=conf.limits.default_message_ttl,
+        max_depth=lc.max_queue_depth or None, out=sys.stdout,
+        progress_every=args.progress_every)
+    summary = deadletters.Summary()
+    print('Replaying %s/%s with the rules of %s%s' % (
+        lc.dead_letter_project, lc.dead_letter_queue, path,
+        ' (dry run)' if args.dry_run else ''))
+    stopped = None
+    try:
+        replayer.run(summary, limit=args.limit, dry_run=args.dry_run)
+    except storage_errors.Unavailable as exc:
+        stopped = exc
+    finally:
+        store.close()
+    deadletters.report(summary, sys.stdout, dry_run=args.dry_run,
+                       project=lc.dead_letter_project,
+                       queue=lc.dead_letter_queue)
+    if stopped is not None:
+        return _fail('storage unavailable, replay stopped: %s\nRun it '
+                     'again to continue: letters already stored were '
+                     'removed, and a letter stored twice is deduplicated.'
+                     % stopped)
+    return 1 if summary.failed else 0
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError('must be 1 or more')
+    return number
+
+
 def _add_commands(subparsers: argparse._SubParsersAction) -> None:
     db = subparsers.add_parser('db', help='Storage schema commands.')
     actions = db.add_subparsers(title='db commands', dest='action')
@@ -39,6 +130,38 @@ def _add_commands(subparsers: argparse._SubParsersAction) -> None:
     sync = actions.add_parser(
         'sync', help='Create missing tables, collections and indexes.')
     sync.set_defaults(handler=db_sync)
+
+    upgrade = subparsers.add_parser('upgrade', help='Upgrade readiness.')
+    actions = upgrade.add_subparsers(title='upgrade commands', dest='action')
+    actions.required = True
+    check = actions.add_parser(
+        'check', help='Check storage, rules, authentication and policy '
+                      '(read-only). Exit code 0 ok, 1 warning, 2 failure.')
+    check.add_argument('--json', action='store_true',
+                       help='Print the results as JSON.')
+    check.set_defaults(handler=upgradecheck.run)
+
+    dead = subparsers.add_parser(
+        'dead-letters', help="The listener's operator dead-letter queue.")
+    actions = dead.add_subparsers(title='dead-letters commands',
+                                  dest='action')
+    actions.required = True
+    listing = actions.add_parser('list', help='Show the oldest letters.')
+    listing.add_argument('--limit', type=_positive, default=20,
+                         help='Most letters to show (default 20).')
+    listing.set_defaults(handler=dead_letters_list)
+    replay = actions.add_parser(
+        'replay', help='Translate letters again with the current rules and '
+                       'store them in their tenant queues; a letter leaves '
+                       'the dead-letter queue once stored.')
+    replay.add_argument('--limit', type=_positive, default=None,
+                        help='Most letters to examine (default: all).')
+    replay.add_argument('--dry-run', action='store_true',
+                        help='Only report what would be stored.')
+    replay.add_argument('--progress-every', type=_positive, default=1000,
+                        help='Print a progress line every N letters '
+                             '(default 1000).')
+    replay.set_defaults(handler=dead_letters_replay)
 
 
 COMMAND = cfg.SubCommandOpt('command', title='Commands',
@@ -49,6 +172,11 @@ COMMAND = cfg.SubCommandOpt('command', title='Commands',
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     conf = wsgi.load_conf(args, cli_opts=[COMMAND])
+    if not conf.log_file and not conf.use_journal:
+        # Logs go to stderr, so stdout carries only the command's output
+        # (e.g. upgrade check --json).
+        conf.set_default('use_stderr', True)
+        log.setup(conf, 'bridge')
     handler: Callable[[cfg.ConfigOpts], int] = conf.command.handler
     return handler(conf)
 

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 import oslo_messaging
@@ -26,6 +27,9 @@ from bridge import translation
 from bridge.listeners import endpoint as bridge_endpoint
 
 LOG = log.getLogger(__name__)
+
+#: Seconds between two counter log lines.
+STATS_INTERVAL = 60.0
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
@@ -114,21 +118,54 @@ class ListenerService:
     def wait(self) -> None:
         self._stopped.wait()
 
+    def reload_rules(self) -> bool:
+        """Read the rules file again and use it for the batches that start
+        from now on. An invalid file changes nothing: the error is logged
+        and the current rules stay. Other options need a restart."""
+        try:
+            rules = load_rules(self.conf)
+        except translation.RulesError as exc:
+            LOG.error('Keeping the current translation rules: %s', exc)
+            return False
+        self.endpoint.rules = rules
+        LOG.info('Translation rules reloaded: %d families, %d enabled routes',
+                 len(rules.families), len(rules.routes))
+        return True
+
 
 def run_process(conf: cfg.ConfigOpts) -> None:
-    """Run one listener process until SIGTERM or SIGINT."""
+    """Run one listener process until SIGTERM or SIGINT; SIGHUP reloads
+    the rules file."""
     service = ListenerService(conf)
     stop = threading.Event()
+    reload = threading.Event()
+    wake = threading.Event()
 
-    def on_signal(signum: int, frame: Any) -> None:
+    def on_stop(signum: int, frame: Any) -> None:
         LOG.info('Signal %d received; stopping', signum)
         stop.set()
+        wake.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    def on_hangup(signum: int, frame: Any) -> None:
+        reload.set()
+        wake.set()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, on_hangup)
     service.start()
-    while not stop.wait(60):
-        LOG.info('Listener counters: %s', service.endpoint.counters.snapshot())
+    next_stats = time.monotonic() + STATS_INTERVAL
+    while not stop.is_set():
+        wake.wait(max(0.0, next_stats - time.monotonic()))
+        wake.clear()
+        if reload.is_set() and not stop.is_set():
+            reload.clear()
+            LOG.info('SIGHUP received; reloading the translation rules')
+            service.reload_rules()
+        if time.monotonic() >= next_stats:
+            LOG.info('Listener counters: %s',
+                     service.endpoint.counters.snapshot())
+            next_stats = time.monotonic() + STATS_INTERVAL
     service.stop()
 
 
@@ -146,11 +183,13 @@ def run(conf: cfg.ConfigOpts) -> None:
         child.start()
 
     def forward(signum: int, frame: Any) -> None:
+        sent = signal.SIGHUP if signum == signal.SIGHUP else signal.SIGTERM
         for child in children:
-            if child.pid:
-                os.kill(child.pid, signal.SIGTERM)
+            if child.pid and child.is_alive():
+                os.kill(child.pid, sent)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, forward)
     for child in children:
         child.join()
