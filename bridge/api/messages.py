@@ -9,8 +9,7 @@ import falcon
 from bridge.api import errors
 from bridge.api import validation
 from bridge.api import wire
-from bridge.storage import errors as storage_errors
-from bridge.storage.base import Storage
+from bridge.storage.base import NewMessage, Storage
 
 
 class Collection:
@@ -26,15 +25,21 @@ class Collection:
     def on_post(self, req: falcon.Request, resp: falcon.Response,
                 queue_name: str) -> None:
         ctx = req.context
-        metadata = self._queue_metadata(ctx.project, queue_name)
+        limits = self._limits
         if req.content_length:
-            validation.post_size(req.content_length, metadata, self._limits)
-        raw = wire.read_body(req, self._limits, required=True) or b''
-        validation.post_size(len(raw), metadata, self._limits)
-        messages = validation.new_messages(
-            validation.parse_json(raw, self._limits.max_json_depth),
-            metadata, self._limits)
-        ids = self._storage.post_messages(ctx.project, queue_name, messages,
+            # A queue's metadata can only lower this limit.
+            validation.post_size(req.content_length, {}, limits)
+        raw = wire.read_body(req, limits, required=True) or b''
+        parsed: list[Any] = []
+
+        def prepare(metadata: dict[str, Any]) -> list[NewMessage]:
+            validation.post_size(len(raw), metadata, limits)
+            if not parsed:
+                parsed.append(validation.parse_json(raw,
+                                                    limits.max_json_depth))
+            return validation.new_messages(parsed[0], metadata, limits)
+
+        ids = self._storage.post_prepared(ctx.project, queue_name, prepare,
                                           ctx.client_id)
         resp.location = req.path + '?ids=' + ','.join(ids)
         wire.send(resp, {'resources': [req.path + '/' + i for i in ids]},
@@ -74,12 +79,6 @@ class Collection:
             pop, 'pop', 1, 1, self._limits.max_messages_per_claim_or_pop)
         popped = self._storage.pop_messages(project, queue_name, count)
         wire.send(resp, {'messages': wire.popped(popped)})
-
-    def _queue_metadata(self, project: str, queue: str) -> dict[str, Any]:
-        try:
-            return self._storage.get_queue(project, queue)
-        except storage_errors.QueueNotFound:
-            return {}  # lazy queue: the post creates it
 
     def _page(self, req: falcon.Request, queue_name: str) -> dict[str, Any]:
         limits = self._limits

@@ -83,7 +83,9 @@ def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, Any]:
         'bind': '%s:%d' % (host, port),
         'workers': conf.api.workers,
         'threads': threads,
-        'worker_class': 'gthread' if threads > 1 else 'sync',
+        # gthread also with one thread: unlike sync workers it keeps
+        # client connections alive between requests.
+        'worker_class': 'gthread',
         'proc_name': 'bridge-api',
         'timeout': 60,
         'graceful_timeout': 30,

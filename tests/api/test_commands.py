@@ -171,8 +171,10 @@ def test_gunicorn_options_follow_api_options_and_command_line() -> None:
     assert options['bind'] == '[::1]:9999'
     assert (options['workers'], options['threads'],
             options['worker_class']) == (3, 4, 'gthread')
+    # One thread per worker still keeps client connections alive (the
+    # sync worker class would close each after one request).
     conf.set_override('threads', 1, group='api')
-    assert api_cmd.gunicorn_options(conf)['worker_class'] == 'sync'
+    assert api_cmd.gunicorn_options(conf)['worker_class'] == 'gthread'
 
 
 def test_redact_url_hides_passwords() -> None:

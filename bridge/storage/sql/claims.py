@@ -20,7 +20,7 @@ from bridge.storage.sql import executor
 from bridge.storage.sql import messages as sql_messages
 from bridge.storage.sql import queues as sql_queues
 from bridge.storage.sql import rows
-from bridge.storage.sql.schema import messages
+from bridge.storage.sql.schema import messages, queues
 
 _Conn = executor.Session
 _p_now: sa.BindParameter[Any] = sa.bindparam('p_now')
@@ -34,16 +34,28 @@ _HELD = sa.and_(_IN_QUEUE, messages.c.claim_id == _p_claim,
 _EXTEND_LIFE = sa.case((messages.c.expires < _p_life, _p_life),
                        else_=messages.c.expires)
 
+#: What claiming sets on a message row (parameters: :func:`take_params`).
+CLAIMED_VALUES = {
+    'claim_id': _p_claim,
+    'claim_expires': sa.bindparam('p_claim_expires'),
+    'claim_updated': _p_now,
+    'claim_ttl': sa.bindparam('p_ttl'),
+    'claim_grace': sa.bindparam('p_grace'),
+    'claim_count': messages.c.claim_count + 1,
+    'expires': _EXTEND_LIFE,
+}
 _TAKE = (sa.update(messages)
          .where(_IN_QUEUE, messages.c.marker.in_(
              sa.bindparam('p_markers', expanding=True)))
-         .values(claim_id=_p_claim,
-                 claim_expires=sa.bindparam('p_claim_expires'),
-                 claim_updated=_p_now,
-                 claim_ttl=sa.bindparam('p_ttl'),
-                 claim_grace=sa.bindparam('p_grace'),
-                 claim_count=messages.c.claim_count + 1,
-                 expires=_EXTEND_LIFE))
+         .values(CLAIMED_VALUES))
+
+
+def take_params(project: str, queue: str, claim_id: str, *, ttl: int,
+                grace: int, now: float) -> dict[str, Any]:
+    """Parameters of :data:`CLAIMED_VALUES` and of the queue's name."""
+    return {'p_project': project, 'p_queue': queue, 'p_now': now,
+            'p_claim': claim_id, 'p_claim_expires': now + ttl, 'p_ttl': ttl,
+            'p_grace': grace, 'p_life': now + ttl + grace}
 _RENEW = (sa.update(messages).where(_HELD)
           .values(claim_expires=sa.bindparam('p_claim_expires'),
                   claim_updated=_p_now,
@@ -58,7 +70,65 @@ _GET = (sa.select(*rows.MESSAGE_COLUMNS, messages.c.claim_ttl,
         .where(_HELD).order_by(messages.c.marker))
 
 
-def _dead_letter_policy(meta: dict[str, Any]
+# PostgreSQL: a claim in one statement (one round trip, its own
+# transaction), as pgmq claims: lock the oldest claimable rows, skipping
+# rows other claimers hold (FOR UPDATE SKIP LOCKED), and mark them claimed.
+# It only claims while the queue's metadata is ``p_meta``, metadata known
+# to set no dead letter policy (see :func:`.guarded.claim`); the first
+# column says whether it was, and the outer join keeps one row when
+# nothing was claimed, so the caller can tell "nothing to claim" (same
+# true, no message) from "metadata changed" (same false) and from "no such
+# queue" (no row).
+_QUEUE = (sa.select(queues.c.id,
+                    (queues.c.meta == sa.bindparam('p_meta')).label('same'))
+          .where(queues.c.project == sa.bindparam('p_project'),
+                 queues.c.name == sa.bindparam('p_queue'))
+          .cte('queue'))
+_CLAIMABLE = (sa.select(messages.c.queue_id, messages.c.marker)
+              .join(_QUEUE, messages.c.queue_id == _QUEUE.c.id)
+              .where(_QUEUE.c.same, rows.unclaimed_and_visible(_p_now))
+              .order_by(messages.c.marker).limit(sa.bindparam('p_limit'))
+              .with_for_update(skip_locked=True, of=messages)
+              .cte('claimable'))
+_CLAIMED = (sa.update(messages)
+            .where(messages.c.queue_id == _CLAIMABLE.c.queue_id,
+                   messages.c.marker == _CLAIMABLE.c.marker)
+            .values(CLAIMED_VALUES)
+            .returning(*rows.MESSAGE_COLUMNS)
+            .cte('claimed'))
+_CLAIM_IF_UNCHANGED = executor.prepared(
+    sa.select(_QUEUE.c.same, *_CLAIMED.c)
+    .select_from(_QUEUE.outerjoin(_CLAIMED, sa.true())))
+
+#: What :func:`claim_if_unchanged` returns when the metadata changed.
+STALE = object()
+
+
+def claim_if_unchanged(conn: _Conn, project: str, queue: str,
+                       prepared_for: str, *, ttl: int, grace: int,
+                       limit: int, now: float) -> Any:
+    """PostgreSQL only: claim as :func:`create` would if the queue's
+    metadata is ``prepared_for`` (which must set no dead letter policy);
+    the claim or None, or :data:`STALE` (nothing done) if the metadata
+    changed."""
+    claim_id = str(uuid.uuid4())
+    params = take_params(project, queue, claim_id, ttl=ttl, grace=grace,
+                         now=now)
+    params.update(p_meta=prepared_for, p_limit=limit)
+    found = conn.execute(_CLAIM_IF_UNCHANGED, params).all()
+    if not found:
+        return None  # no such queue
+    if not found[0].same:
+        return STALE
+    taken = sorted((row for row in found if row.id is not None),
+                   key=lambda row: row.marker)
+    if not taken:
+        return None
+    return base.Claim(id=claim_id, ttl=ttl, grace=grace, updated=now,
+                      messages=[rows.to_message(row, now) for row in taken])
+
+
+def dead_letter_policy(meta: dict[str, Any]
                         ) -> tuple[int, str, int | None] | None:
     """(max claim count, dead letter queue, ttl or None) when the queue
     metadata configures dead letters, else None."""
@@ -86,7 +156,7 @@ def create(conn: _Conn, project: str, queue: str, *, ttl: int, grace: int,
         if not batch:
             break
         after = batch[-1].marker
-        policy = _dead_letter_policy(json.loads(batch[0].queue_meta))
+        policy = dead_letter_policy(json.loads(batch[0].queue_meta))
         if policy is None:
             taken.extend(batch)
             break
@@ -98,11 +168,10 @@ def create(conn: _Conn, project: str, queue: str, *, ttl: int, grace: int,
     if not taken:
         return None
     claim_id = str(uuid.uuid4())
-    conn.defer(_TAKE, {
-        'p_project': project, 'p_queue': queue, 'p_now': now,
-        'p_markers': [row.marker for row in taken], 'p_claim': claim_id,
-        'p_claim_expires': now + ttl, 'p_ttl': ttl, 'p_grace': grace,
-        'p_life': now + ttl + grace})
+    params = take_params(project, queue, claim_id, ttl=ttl, grace=grace,
+                         now=now)
+    params['p_markers'] = [row.marker for row in taken]
+    conn.defer(_TAKE, params)
     claimed = [rows.to_message(row, now, claim_id=claim_id,
                                claim_count=row.claim_count + 1)
                for row in taken]

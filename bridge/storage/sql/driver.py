@@ -19,7 +19,9 @@ from bridge.storage.sql import claims as sql_claims
 from bridge.storage.sql import engine as sql_engine
 from bridge.storage.sql import executor
 from bridge.storage.sql import messages as sql_messages
+from bridge.storage.sql import guarded
 from bridge.storage.sql import queues as sql_queues
+from bridge.storage.sql import subscriptions as sql_subscriptions
 from bridge.storage.sql import transactor
 from bridge.storage.sql.schema import metadata
 
@@ -52,7 +54,9 @@ class SqlStorage(base.Storage):
     """
 
     def __init__(self, url: str, opts: Any) -> None:
-        self._tx = transactor.Transactor(sql_engine.make_engine(url, opts))
+        self._tx = transactor.Transactor(sql_engine.make_engine(url, opts),
+                                         opts)
+        self._metadata = guarded.MetadataCache()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -67,6 +71,7 @@ class SqlStorage(base.Storage):
 
     def sweep(self, now: float | None = None) -> int:
         at = time.time() if now is None else now
+        self._tx.autocommit(lambda conn: sql_subscriptions.sweep(conn, at))
         return self._tx.autocommit(
             lambda conn: sql_messages.sweep(conn, at))
 
@@ -102,7 +107,10 @@ class SqlStorage(base.Storage):
             lambda conn: sql_queues.count(conn, project, name))
 
     def delete_queue(self, project: str, name: str) -> None:
-        self._tx.write(lambda conn: sql_queues.delete(conn, project, name))
+        def work(conn: _Conn) -> None:
+            sql_queues.delete(conn, project, name)
+            sql_subscriptions.delete_of_queue(conn, project, name)
+        self._tx.write(work)
 
     def queue_stats(self, project: str, name: str) -> base.QueueStats:
         now = time.time()
@@ -116,10 +124,15 @@ class SqlStorage(base.Storage):
                       client_id: str | None = None) -> list[str]:
         if not messages:
             return []
-        now = time.time()
-        return self._tx.write(lambda conn: sql_messages.post(
-            conn, project, queue, messages, client_id, now,
-            self.dedup_window))
+        return guarded.post(self._tx, self._metadata, project, queue,
+                            lambda _metadata: messages, client_id,
+                            self.dedup_window)
+
+    def post_prepared(self, project: str, queue: str,
+                      prepare: sql_messages.Prepare,
+                      client_id: str | None = None) -> list[str]:
+        return guarded.post(self._tx, self._metadata, project, queue,
+                            prepare, client_id, self.dedup_window)
 
     def post_many(self, posts: Sequence[base.Post]) -> int:
         """All posts and trims in one transaction. Queues are locked in
@@ -197,14 +210,69 @@ class SqlStorage(base.Storage):
         self._tx.autocommit(
             lambda conn: sql_messages.purge(conn, project, queue))
 
+    # -- subscriptions -----------------------------------------------------
+
+    def create_subscription(self, project: str, queue: str, subscriber: str,
+                            *, ttl: int, options: dict[str, Any],
+                            secret: str, confirmed: bool
+                            ) -> base.Subscription:
+        now = time.time()
+        return self._tx.write(lambda conn: sql_subscriptions.create(
+            conn, project, queue, subscriber, ttl=ttl, options=options,
+            secret=secret, confirmed=confirmed, now=now))
+
+    def get_subscription(self, project: str, queue: str,
+                         subscription_id: str) -> base.Subscription:
+        now = time.time()
+        return self._tx.autocommit(lambda conn: sql_subscriptions.get(
+            conn, project, queue, subscription_id, now))
+
+    def list_subscriptions(self, project: str, queue: str, *,
+                           marker: str | None = None, limit: int = 10
+                           ) -> list[base.Subscription]:
+        now = time.time()
+        return self._tx.autocommit(lambda conn: sql_subscriptions.list_(
+            conn, project, queue, marker, _limit(limit), now))
+
+    def update_subscription(self, project: str, queue: str,
+                            subscription_id: str, *,
+                            subscriber: str | None = None,
+                            ttl: int | None = None,
+                            options: dict[str, Any] | None = None,
+                            confirmed: bool | None = None
+                            ) -> base.Subscription:
+        now = time.time()
+        return self._tx.write(lambda conn: sql_subscriptions.update(
+            conn, project, queue, subscription_id, subscriber=subscriber,
+            ttl=ttl, options=options, confirmed=confirmed, now=now))
+
+    def delete_subscription(self, project: str, queue: str,
+                            subscription_id: str) -> None:
+        self._tx.autocommit(lambda conn: sql_subscriptions.delete(
+            conn, project, queue, subscription_id))
+
+    def lease_subscriptions(self, owner: str, *, lease_seconds: float,
+                            limit: int, now: float | None = None
+                            ) -> list[base.Subscription]:
+        at = time.time() if now is None else now
+        return self._tx.write(lambda conn: sql_subscriptions.lease(
+            conn, owner, lease_seconds=lease_seconds, limit=_limit(limit),
+            now=at))
+
+    def record_delivery(self, subscription: base.Subscription, owner: str,
+                        outcome: base.DeliveryOutcome, *,
+                        release: bool = False) -> bool:
+        now = time.time()
+        return self._tx.autocommit(lambda conn: sql_subscriptions.record(
+            conn, subscription.id, owner, outcome, release=release,
+            now=now))
+
     # -- claims ------------------------------------------------------------
 
     def create_claim(self, project: str, queue: str, *, ttl: int,
                      grace: int, limit: int) -> base.Claim | None:
-        now = time.time()
-        return self._tx.write(lambda conn: sql_claims.create(
-            conn, project, queue, ttl=ttl, grace=grace, limit=_limit(limit),
-            now=now))
+        return guarded.claim(self._tx, self._metadata, project, queue,
+                             ttl=ttl, grace=grace, limit=_limit(limit))
 
     def get_claim(self, project: str, queue: str,
                   claim_id: str) -> base.Claim:

@@ -1,6 +1,7 @@
-"""Engines of the SQL driver: one pooled SQLAlchemy engine per storage,
-tuned per backend. Statements run through :mod:`.executor` on the pooled
-DBAPI connections; SQLAlchemy also runs ``ensure_schema``.
+"""Engines of the SQL driver: one SQLAlchemy engine per storage, tuned per
+backend. Statements run through :mod:`.executor` on DBAPI connections the
+engine opens and :mod:`.connections` pools; SQLAlchemy also runs
+``ensure_schema``.
 
 Concurrency per backend
 -----------------------
@@ -13,8 +14,10 @@ Concurrency per backend
 * SQLite (a file, WAL journal) allows one writer at a time. A write
   transaction starts with ``BEGIN IMMEDIATE``, which takes the write lock
   up front (waiting up to ``[storage] sqlite_busy_timeout``), so it never
-  has to upgrade a read lock and fail half way. Readers use a plain
-  ``BEGIN`` and read a snapshot without blocking the writer.
+  has to upgrade a read lock and fail half way; bridge's write
+  transactions queue for it in :mod:`.writelock` first. Single statements
+  run in autocommit mode. Readers read a snapshot without blocking the
+  writer.
   ``synchronous=NORMAL``: a commit survives a crash of bridge, but the
   last commits may be lost if the machine loses power.
 
@@ -34,6 +37,8 @@ from sqlalchemy import event
 CONNECT_TIMEOUT = 10
 #: Seconds one SQL statement may take.
 STATEMENT_TIMEOUT = 30
+#: Seconds a server connection is used before it is replaced.
+RECYCLE_SECONDS = 3600
 
 
 def _normalise_url(url: str) -> sa.engine.URL:
@@ -62,7 +67,7 @@ def make_engine(url: str, opts: Any) -> sa.engine.Engine:
     }
     if backend == 'sqlite':
         return _sqlite_engine(parsed, opts, kwargs)
-    kwargs['pool_recycle'] = 3600
+    kwargs['pool_recycle'] = RECYCLE_SECONDS
     # Positional parameters: what the executor compiles statements to.
     kwargs['paramstyle'] = 'format'
     if backend == 'postgresql':

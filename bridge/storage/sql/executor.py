@@ -15,11 +15,14 @@ Only statements whose result columns need no type conversion run here
 from __future__ import annotations
 
 import collections
+import hashlib
 import enum
 import threading
 from typing import Any, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
+
+from bridge.storage.sql.writelock import WriterLock
 
 _POSTCOMPILE = '__[POSTCOMPILE_%s]'
 #: Most rows one multi-row INSERT carries (PostgreSQL allows 65535
@@ -59,6 +62,35 @@ class Result:
         return self.one()[0]
 
 
+_PREPARE: set[Any] = set()
+
+
+def prepared(clause: Any) -> Any:
+    """Mark a statement (a module constant) to run as a server-side
+    prepared statement on PostgreSQL: parsed and planned once per
+    connection instead of on every call, which is most of the server's
+    work for the short statements of a post, claim or delete. Every
+    parameter's type must follow from the statement (compare it with a
+    column, or ``sa.cast`` it). Statements with an expanding ``IN`` list
+    cannot be prepared. Returns ``clause``."""
+    _PREPARE.add(clause)
+    return clause
+
+
+def _numbered(sql: str) -> tuple[str, int]:
+    """``%s`` placeholders as ``$1``, ``$2``...; ``%%`` stays (it is
+    unescaped when the EXECUTE carrying the values is sent)."""
+    count = 0
+    pieces = []
+    for piece in sql.split('%%'):
+        parts = piece.split('%s')
+        for part in parts[1:]:
+            count += 1
+            parts[0] += '$%d' % count + part
+        pieces.append(parts[0])
+    return '%%'.join(pieces), count
+
+
 class _Compiled:
     """One statement compiled for one dialect."""
 
@@ -78,6 +110,20 @@ class _Compiled:
                          if not bind.required}
         self.placeholder = '?' if dialect.paramstyle == 'qmark' else '%s'
         self.expanding = any(expanding for _, _, expanding in self.order)
+        #: PostgreSQL: the name it is prepared under, the PREPARE and the
+        #: EXECUTE statements (see :func:`prepared`).
+        self.name: str | None = None
+        self.prepare_sql = self.execute_sql = ''
+        if (dialect.name == 'postgresql' and clause in _PREPARE
+                and not self.expanding):
+            body, count = _numbered(self.sql)
+            self.name = 'bridge_' + hashlib.sha1(
+                self.sql.encode('utf-8')).hexdigest()[:24]
+            # Sent without values: psycopg2 leaves the text as it is.
+            self.prepare_sql = ('PREPARE %s AS %s'
+                                % (self.name, body.replace('%%', '%')))
+            self.execute_sql = 'EXECUTE %s(%s)' % (
+                self.name, ', '.join(['%s'] * count))
         self._row_types: dict[tuple[str, ...], Any] = {}
 
     def bind(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -141,24 +187,28 @@ class Session:
     """One storage call's statements on one DBAPI connection, with the
     transaction boundaries each backend needs at the least cost:
 
-    * SQLite: ``BEGIN IMMEDIATE``, in process.
+    * SQLite: ``BEGIN IMMEDIATE``, in process, after the writer lock.
     * PostgreSQL: the connection is in autocommit mode. A transaction's
       ``BEGIN`` travels with its first statement; statements whose result
       the driver does not need (:meth:`defer`, :meth:`insert_rows`) travel
-      with the next one or with the ``COMMIT``. A post is two round trips
-      ("BEGIN; bump counter", "insert; COMMIT"), a claim two, a delete
-      with a claim id one.
+      with the next one or with the ``COMMIT``. Statements marked with
+      :func:`prepared` run as server-side prepared statements. (The
+      frequent calls need one round trip: a post, a claim and a delete are
+      single statements, see :mod:`.guarded`.)
     * MariaDB: InnoDB opens the transaction implicitly; ``COMMIT`` ends it.
 
     Its methods mirror the few of SQLAlchemy's Connection the driver uses.
     """
 
     def __init__(self, compiler: Compiler, dbapi_connection: Any,
-                 mode: Mode) -> None:
+                 mode: Mode, writer_lock: WriterLock | None = None,
+                 prepared: set[str] | None = None) -> None:
         self.dialect = compiler.dialect
         self._compiler = compiler
         self._conn = dbapi_connection
         self._cursor = dbapi_connection.cursor()
+        # Names of the statements prepared on this connection (PostgreSQL).
+        self._prepared = set() if prepared is None else prepared
         backend = compiler.dialect.name
         self._explicit_end = backend == 'postgresql'
         self._open = False
@@ -166,13 +216,27 @@ class Session:
         self._batching = False
         self._later_sql: list[str] = []
         self._later_args: list[Any] = []
+        # SQLite write transactions hold it from before BEGIN IMMEDIATE to
+        # close(): they keep SQLite's lock across Python code, and queue
+        # here rather than in SQLite's busy handler (see .writelock). A
+        # statement in autocommit mode holds SQLite's lock only while
+        # SQLite runs it, and does without.
+        self._writer_lock = writer_lock
+        self._writing = False
         if mode is Mode.AUTOCOMMIT:
             return
         if backend == 'postgresql':
             self._begin = 'BEGIN; '
             self._batching = True
         elif backend == 'sqlite':
-            self._cursor.execute('BEGIN IMMEDIATE')
+            if writer_lock is not None:
+                writer_lock.acquire()
+                self._writing = True
+            try:
+                self._cursor.execute('BEGIN IMMEDIATE')
+            except BaseException:
+                self.close()  # no session to close for the caller
+                raise
 
     def _send(self, sql: str, args: list[Any]) -> None:
         if self._later_sql:
@@ -197,6 +261,8 @@ class Session:
                 params: Mapping[str, Any] | None = None) -> Result:
         compiled = self._compiler.get(clause)
         sql, args = compiled.bind(params or {})
+        if compiled.name is not None:
+            sql = self._prepare(compiled)
         self._send(sql, args)
         cursor = self._cursor
         description = cursor.description
@@ -206,10 +272,24 @@ class Session:
         return Result([row_type._make(row) for row in cursor.fetchall()],
                       cursor.rowcount)
 
+    def _prepare(self, compiled: _Compiled) -> str:
+        """The EXECUTE of a prepared statement, preparing it on this
+        connection first if needed. The PREPARE is a round trip of its
+        own, so it is known to have happened (a prepared statement also
+        outlives a rolled back transaction), once per connection."""
+        if compiled.name not in self._prepared:
+            self._cursor.execute(compiled.prepare_sql)
+            self._prepared.add(compiled.name)  # type: ignore[arg-type]
+        return compiled.execute_sql
+
     def defer(self, clause: Any, params: Mapping[str, Any]) -> None:
         """Execute a statement whose result is not needed, possibly only
         with the next statement or the commit (errors surface there)."""
-        self._send_later(*self._compiler.get(clause).bind(params))
+        compiled = self._compiler.get(clause)
+        sql, args = compiled.bind(params)
+        if compiled.name is not None:
+            sql = self._prepare(compiled)
+        self._send_later(sql, args)
 
     def insert_rows(self, clause: Any,
                     rows: Sequence[Mapping[str, Any]]) -> None:
@@ -251,4 +331,10 @@ class Session:
             self._cursor.execute('ROLLBACK')
 
     def close(self) -> None:
-        self._cursor.close()
+        try:
+            self._cursor.close()
+        finally:
+            if self._writing:
+                self._writing = False
+                assert self._writer_lock is not None
+                self._writer_lock.release()

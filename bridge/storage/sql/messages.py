@@ -5,8 +5,9 @@ purge, trim and sweep. Each function runs inside the caller's transaction.
 from __future__ import annotations
 
 import functools
+import json
 import uuid
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import sqlalchemy as sa
 
@@ -73,8 +74,38 @@ def post(conn: _Conn, project: str, queue: str,
     """Insert the batch; see Storage.post_messages. Markers are reserved
     for the whole batch up front (messages skipped as duplicates leave
     gaps, which readers never notice)."""
-    queue_id, marker = sql_queues.reserve_markers(conn, project, queue,
-                                                  len(batch), now)
+    queue_id, marker, _ = sql_queues.reserve_markers(conn, project, queue,
+                                                     len(batch), now)
+    return _insert(conn, queue_id, marker, batch, client_id, now,
+                   dedup_window)
+
+
+Prepare = Callable[[dict[str, Any]], Sequence[base.NewMessage]]
+
+
+def post_prepared(conn: _Conn, project: str, queue: str,
+                  batch: Sequence[base.NewMessage], prepared_for: str,
+                  prepare: Prepare, client_id: str | None, now: float,
+                  dedup_window: int) -> tuple[list[str], str]:
+    """Insert ``batch``, which ``prepare`` made for the queue metadata
+    ``prepared_for`` (JSON text); if the queue's metadata is no longer
+    that, prepare the batch again for the current metadata first (which
+    may refuse it). Return the ids and the metadata the post obeyed."""
+    queue_id, marker, current = sql_queues.reserve_markers(
+        conn, project, queue, len(batch), now)
+    if current != prepared_for:
+        count = len(batch)
+        batch = prepare(json.loads(current))
+        if len(batch) != count:  # the markers reserved are for ``count``
+            raise ValueError('prepare() made %d messages, then %d'
+                             % (count, len(batch)))
+    return (_insert(conn, queue_id, marker, batch, client_id, now,
+                    dedup_window), current)
+
+
+def _insert(conn: _Conn, queue_id: int, marker: int,
+            batch: Sequence[base.NewMessage], client_id: str | None,
+            now: float, dedup_window: int) -> list[str]:
     keys = sorted({m.dedup_key for m in batch if m.dedup_key is not None})
     seen = _seen_keys(conn, queue_id, keys, now) if keys else {}
     ids: list[str] = []
@@ -92,7 +123,7 @@ def post(conn: _Conn, project: str, queue: str,
                              'message_id': message_id,
                              'expires': now + dedup_window})
         ids.append(message_id)
-        new_rows.append(_new_row(queue_id, marker, message_id, message,
+        new_rows.append(new_row(queue_id, marker, message_id, message,
                                  client_id, now))
         marker += 1
     if new_rows:
@@ -108,7 +139,7 @@ _INSERT_KEY = sa.insert(dedup_keys).values(
     {column.name: sa.bindparam(column.name) for column in dedup_keys.c})
 
 
-def _new_row(queue_id: int, marker: int, message_id: str,
+def new_row(queue_id: int, marker: int, message_id: str,
              message: base.NewMessage, client_id: str | None,
              now: float) -> dict[str, Any]:
     # An undelayed message is visible from the start of time, not from
@@ -131,15 +162,15 @@ def insert_moved(conn: _Conn, project: str, queue: str,
                  moved: Sequence[tuple[Any, int]], now: float) -> None:
     """Insert ``(row, ttl)`` pairs taken from another queue (dead letters)
     at the end of this one, keeping id, body and Client-ID."""
-    queue_id, marker = sql_queues.reserve_markers(conn, project, queue,
-                                                  len(moved), now)
+    queue_id, marker, _ = sql_queues.reserve_markers(conn, project, queue,
+                                                     len(moved), now)
     new_rows = []
     for offset, (row, ttl) in enumerate(moved):
         message = base.NewMessage(body=None, ttl=ttl)
-        new_row = _new_row(queue_id, marker + offset, row.id, message,
-                           row.client_id, now)
-        new_row['body'] = row.body
-        new_rows.append(new_row)
+        moved_row = new_row(queue_id, marker + offset, row.id, message,
+                            row.client_id, now)
+        moved_row['body'] = row.body
+        new_rows.append(moved_row)
     conn.insert_rows(_INSERT_MESSAGE, new_rows)
 
 
@@ -197,6 +228,8 @@ _DELETE_CLAIMED = sa.delete(messages).where(
     messages.c.claim_id == _p_claim)
 _STATE = sa.select(messages.c.claim_id, messages.c.claim_expires).where(
     _IN_QUEUE, messages.c.id == _p_id, _ALIVE)
+for _statement in (_DELETE_UNCLAIMED, _DELETE_CLAIMED, _STATE):
+    executor.prepared(_statement)
 
 
 def delete_one(conn: _Conn, project: str, queue: str, message_id: str,
@@ -268,6 +301,7 @@ _CANDIDATES = (sa.select(*rows.MESSAGE_COLUMNS, _QUEUE_META)
                       rows.unclaimed_and_visible(_p_now))
                .order_by(messages.c.marker).limit(sa.bindparam('p_limit'))
                .with_for_update(skip_locked=True))
+executor.prepared(_CANDIDATES)
 
 
 def take_candidates(conn: _Conn, project: str, queue: str, limit: int,
@@ -330,3 +364,4 @@ def sweep(conn: _Conn, now: float) -> int:
     removed = conn.execute(_SWEEP[0], {'p_now': now}).rowcount
     conn.execute(_SWEEP[1], {'p_now': now})
     return removed
+

@@ -41,12 +41,16 @@ _SELECT_QUEUE = sa.select(queues.c.id, queues.c.meta).where(_IS_QUEUE)
 # markers below m are committed or will never exist, and a reader paging
 # with "marker > last seen" cannot skip a message. The same statement
 # returns the queue id, so a post is: bump counter, insert messages, commit.
+# It also returns the queue's metadata, which cannot change before the post
+# commits (changing it needs the same row lock): what the post must obey.
 _BUMP = (sa.update(queues).where(_IS_QUEUE)
          .values(counter=queues.c.counter + sa.bindparam('p_count')))
-_BUMP_RETURNING = _BUMP.returning(queues.c.id, queues.c.counter)
+_BUMP_RETURNING = _BUMP.returning(queues.c.id, queues.c.counter,
+                                  queues.c.meta)
 # MariaDB has no UPDATE ... RETURNING: read the row back (this transaction
 # holds its lock, so the value is ours).
-_COUNTER = sa.select(queues.c.id, queues.c.counter).where(_IS_QUEUE)
+_COUNTER = sa.select(queues.c.id, queues.c.counter,
+                     queues.c.meta).where(_IS_QUEUE)
 
 _NEW_QUEUE: dict[str, Any] = {
     column: sa.bindparam(column)
@@ -79,6 +83,14 @@ def lookup(conn: _Conn, project: str, name: str
     return row.id, json.loads(row.meta)
 
 
+_SELECT_META = sa.select(queues.c.meta).where(_IS_QUEUE)
+
+
+def metadata_text(conn: _Conn, project: str, name: str) -> str | None:
+    """The queue's metadata as stored (JSON text), or None."""
+    return conn.execute(_SELECT_META, _params(project, name)).scalar()
+
+
 def create(conn: _Conn, project: str, name: str, meta: dict[str, Any],
            now: float) -> bool:
     """Insert the queue unless it exists; True if this call created it."""
@@ -94,10 +106,10 @@ def create(conn: _Conn, project: str, name: str, meta: dict[str, Any],
 
 
 def reserve_markers(conn: _Conn, project: str, name: str, count: int,
-                    now: float) -> tuple[int, int]:
+                    now: float) -> tuple[int, int, str]:
     """Lock the queue's counter until commit, creating the queue if it is
     missing, and reserve ``count`` markers. Return (queue id, first
-    reserved marker)."""
+    reserved marker, metadata as stored: JSON text)."""
     params = {'p_project': project, 'p_queue': name, 'p_count': count}
     returning = conn.dialect.update_returning
     for _ in range(3):
@@ -108,7 +120,7 @@ def reserve_markers(conn: _Conn, project: str, name: str, count: int,
         else:
             row = None
         if row is not None:
-            return row.id, row.counter - count + 1
+            return row.id, row.counter - count + 1, row.meta
         # Lazy creation; a concurrent creator makes this a no-op and the
         # next UPDATE finds its row.
         create(conn, project, name, {}, now)

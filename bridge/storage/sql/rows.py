@@ -43,9 +43,11 @@ def dump_body(body: Any) -> str:
     return json.dumps(body, separators=(',', ':'))
 
 
-def unclaimed_and_visible(now_param: Any) -> sa.ColumnElement[bool]:
-    """Rows a claim or a pop may take: visible, unexpired, unclaimed."""
-    return sa.and_(messages.c.visible_at <= now_param,
-                   messages.c.expires > now_param,
-                   sa.or_(messages.c.claim_id.is_(None),
-                          messages.c.claim_expires <= now_param))
+def unclaimed_and_visible(now_param: Any, table: Any = messages
+                          ) -> sa.ColumnElement[bool]:
+    """Rows a claim or a pop may take: visible, unexpired, unclaimed.
+    ``table``: the messages table or an alias of it."""
+    return sa.and_(table.c.visible_at <= now_param,
+                   table.c.expires > now_param,
+                   sa.or_(table.c.claim_id.is_(None),
+                          table.c.claim_expires <= now_param))

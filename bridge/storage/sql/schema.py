@@ -1,6 +1,6 @@
 """Tables of the SQL driver (SQLAlchemy Core; SQLite, PostgreSQL, MariaDB).
 
-Three tables:
+Three tables (and ``subscriptions``, described where it is defined):
 
 ``queues``
     One row per (project, name). ``counter`` is the last marker handed out
@@ -100,5 +100,46 @@ dedup_keys = sa.Table(
     sa.Column('dedup_key', _exact(DEDUP_KEY_LENGTH), primary_key=True),
     sa.Column('message_id', _exact(UUID_LENGTH), nullable=False),
     sa.Column('expires', sa.Double, nullable=False),
+    **_MYSQL,
+)
+
+#: Longest notifier lease owner id (hostname-pid-uuid).
+OWNER_LENGTH = 255
+SECRET_LENGTH = 255
+SUBSCRIBER_KEY_LENGTH = 64  # hex SHA-256
+
+# ``subscriptions`` (see :mod:`.subscriptions`): one row per subscriber of a
+# queue, with its delivery cursor and the notifier lease. The subscriber
+# itself is free text of any length; uniqueness per queue is enforced on
+# its SHA-256 (``subscriber_key``), which fits every backend's index limit.
+# Booleans are 0/1 integers (the executor converts no result types).
+subscriptions = sa.Table(
+    'subscriptions', metadata,
+    sa.Column('id', _exact(UUID_LENGTH), primary_key=True),
+    sa.Column('project', _exact(PROJECT_LENGTH), nullable=False),
+    sa.Column('queue', _exact(QUEUE_NAME_LENGTH), nullable=False),
+    sa.Column('subscriber', sa.Text, nullable=False),
+    sa.Column('subscriber_key', _exact(SUBSCRIBER_KEY_LENGTH),
+              nullable=False),
+    sa.Column('ttl', sa.Integer, nullable=False),
+    sa.Column('created', sa.Double, nullable=False),
+    sa.Column('expires', sa.Double, nullable=False),
+    sa.Column('options', _DOCUMENT, nullable=False),
+    sa.Column('secret', sa.String(SECRET_LENGTH), nullable=False),
+    sa.Column('confirmed', sa.Integer, nullable=False),
+    sa.Column('confirmation_sent', sa.Integer, nullable=False),
+    sa.Column('cursor_marker', sa.BigInteger, nullable=False),
+    sa.Column('failures', sa.Integer, nullable=False),
+    sa.Column('next_attempt', sa.Double, nullable=False),
+    sa.Column('last_success', sa.Double),
+    sa.Column('last_error', sa.Text),
+    sa.Column('last_error_at', sa.Double),
+    sa.Column('lease_owner', sa.String(OWNER_LENGTH)),
+    sa.Column('lease_expires', sa.Double, nullable=False),
+    sa.Column('lease_seconds', sa.Double, nullable=False),
+    sa.UniqueConstraint('project', 'queue', 'subscriber_key',
+                        name='uq_subscriptions_subscriber'),
+    sa.Index('ix_subscriptions_queue_id', 'project', 'queue', 'id'),
+    sa.Index('ix_subscriptions_next_attempt', 'next_attempt'),
     **_MYSQL,
 )

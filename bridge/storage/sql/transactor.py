@@ -12,11 +12,14 @@ from typing import Any, Callable, TypeVar
 
 import sqlalchemy as sa
 from oslo_log import log
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 
 from bridge.storage import errors
+from bridge.storage.sql import connections
 from bridge.storage.sql import engine as sql_engine
 from bridge.storage.sql import executor
+from bridge.storage.sql import writelock
 from bridge.storage.sql.executor import Mode
 
 LOG = log.getLogger(__name__)
@@ -31,6 +34,11 @@ ATTEMPTS = 5
 # times out is not retried: it already took seconds.)
 _PG_RETRY_CODES = frozenset({'40P01', '40001', '23505'})
 _MYSQL_RETRY_CODES = frozenset({1213, 1062})
+# PostgreSQL errors that mean the session lost (or unexpectedly has) the
+# prepared statements the driver made on it, as when a pooling proxy hands
+# the connection's statements to another server session: run again on a
+# new connection.
+_PG_LOST_STATE_CODES = frozenset({'26000', '42P05'})
 
 
 class Retry(Exception):
@@ -50,18 +58,29 @@ class Transactor:
     Every other database error becomes Unavailable.
     """
 
-    def __init__(self, engine: sa.engine.Engine) -> None:
+    def __init__(self, engine: sa.engine.Engine, opts: Any) -> None:
+        """``opts``: the [storage] option group."""
         self.engine = engine
         self.compiler = executor.Compiler(engine.dialect)
         self._dbapi_error = engine.dialect.loaded_dbapi.Error
         self._integrity_error = engine.dialect.loaded_dbapi.IntegrityError
         self._data_error = engine.dialect.loaded_dbapi.DataError
+        path = sql_engine.sqlite_path(engine)
+        self._pool = connections.Pool(
+            engine, size=opts.sql_pool_size, overflow=opts.sql_pool_size,
+            timeout=sql_engine.CONNECT_TIMEOUT,
+            recycle=None if path else sql_engine.RECYCLE_SECONDS)
         # Enough to get past every stale pooled connection after a restart.
-        pool_size = getattr(engine.pool, 'size', lambda: 5)()
-        self._max_reconnects = 2 * pool_size + 1
+        self._max_reconnects = 2 * opts.sql_pool_size + 1
+        # SQLite: writers queue here rather than in SQLite's busy handler.
+        self._writer_lock = (
+            writelock.WriterLock(path, opts.sqlite_busy_timeout)
+            if path else None)
         # A forked worker (gunicorn) must not share its parent's sockets.
         this = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _forget_pool(this))
+        event.listen(engine, 'engine_disposed',
+                     lambda _engine: self._pool.close())
 
     def write(self, work: Callable[[executor.Session], T]) -> T:
         """Run ``work(session)`` in a write transaction and commit."""
@@ -75,11 +94,12 @@ class Transactor:
         conflicts = reconnects = 0
         while True:
             try:
-                proxied = self.engine.raw_connection()
+                conn = self._pool.get()
             except (sa_exc.SQLAlchemyError, self._dbapi_error) as error:
                 raise _unavailable(error) from error
+            healthy = True
             try:
-                return self._attempt(proxied, work, mode)
+                return self._attempt(conn, work, mode)
             except Retry:
                 conflicts += 1
                 if conflicts >= ATTEMPTS:
@@ -87,7 +107,8 @@ class Transactor:
                         'storage: too many conflicting writers; try again')
                 LOG.debug('transaction raced a concurrent writer; retrying')
             except _Disconnected as lost:
-                proxied.invalidate(lost.error)
+                healthy = False
+                self._pool.discard(conn)
                 reconnects += 1
                 if lost.committing or reconnects > self._max_reconnects:
                     raise _unavailable(lost.error) from lost.error
@@ -102,21 +123,26 @@ class Transactor:
                 LOG.debug('transaction conflict (%s); retrying',
                           type(error).__name__)
             finally:
-                proxied.close()
+                if healthy:
+                    self._pool.put(conn)
             time.sleep(random.uniform(0.001, 0.005) * conflicts)
 
-    def _attempt(self, proxied: Any, work: Callable[[executor.Session], T],
-                 mode: Mode) -> T:
-        dbapi_conn = proxied.dbapi_connection
+    def _attempt(self, conn: connections.Connection,
+                 work: Callable[[executor.Session], T], mode: Mode) -> T:
+        dbapi_conn = conn.dbapi
         committing = False
         session = None
         try:
-            session = executor.Session(self.compiler, dbapi_conn, mode)
+            session = executor.Session(self.compiler, dbapi_conn, mode,
+                                       self._writer_lock, conn.prepared)
             result = work(session)
             committing = True
             session.commit()
             return result
         except BaseException as error:
+            if getattr(error, 'pgcode', None) in _PG_LOST_STATE_CODES:
+                # The statement failed, so the transaction did too.
+                raise _Disconnected(error, False) from error
             if self._is_disconnect(error, dbapi_conn):
                 raise _Disconnected(error, committing) from error
             try:
@@ -152,7 +178,7 @@ class Transactor:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 metadata.create_all(self.engine, checkfirst=True)
-                return
+                break
             except sa_exc.DBAPIError as error:
                 # A concurrent create_all won the race: check again.
                 if attempt == ATTEMPTS or error.connection_invalidated:
@@ -160,12 +186,18 @@ class Transactor:
             except sa_exc.SQLAlchemyError as error:
                 raise _unavailable(error) from error
             time.sleep(random.uniform(0.01, 0.05))
+        if path:
+            from bridge.storage.sql import sqlite_writes  # (import cycle)
+            self.write(sqlite_writes.create_objects)
 
 
 def _forget_pool(ref: weakref.ref[Transactor]) -> None:
     transactor = ref()
     if transactor is not None:
+        transactor._pool.forget()
         transactor.engine.dispose(close=False)
+        if transactor._writer_lock is not None:
+            transactor._writer_lock.after_fork()
 
 
 class _Disconnected(Exception):
