@@ -36,10 +36,20 @@ api_opts = [
                        help='Address bridge-api listens on.'),
     cfg.PortOpt('bind_port', default=8888,
                 help='Port bridge-api listens on.'),
-    cfg.IntOpt('workers', default=2, min=1,
-               help='Number of bridge-api worker processes.'),
-    cfg.IntOpt('threads', default=4, min=1,
-               help='Threads per bridge-api worker process.'),
+    cfg.IntOpt('workers', default=4, min=1,
+               help='Number of bridge-api worker processes. Processes '
+                    'scale better than threads (each process has its own '
+                    'interpreter lock); about twice the number of CPU '
+                    'cores is a good start.'),
+    cfg.IntOpt('threads', default=2, min=1,
+               help='Threads per bridge-api worker process: requests one '
+                    'process serves at once, overlapping their waits on '
+                    'storage.'),
+    cfg.IntOpt('worker_connections', default=1000, min=1,
+               help='Most client connections one bridge-api worker process '
+                    'keeps open (gunicorn worker_connections); beyond it, '
+                    'new connections wait for another worker or a free '
+                    'slot.'),
 ]
 
 storage_group = cfg.OptGroup('storage', title='Message storage options')

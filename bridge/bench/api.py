@@ -23,6 +23,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 
+from bridge import conf as bridge_conf
 from bridge.bench import procs
 from bridge.bench import targets as tg
 from bridge.bench import wrk
@@ -61,12 +62,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              % ', '.join(tg.ALL))
     parser.add_argument('--skip-zaqar', action='store_true',
                         help='Leave out the Zaqar reference.')
-    parser.add_argument('--workers', type=_positive_int, default=2,
+    parser.add_argument('--workers', type=_positive_int,
+                        default=_api_default('workers'),
                         help='gunicorn worker processes of every target '
-                             '(bridge-api: [api] workers; default 2).')
-    parser.add_argument('--threads', type=_positive_int, default=4,
+                             '(bridge-api: [api] workers; default: its '
+                             'default, %(default)s).')
+    parser.add_argument('--threads', type=_positive_int,
+                        default=_api_default('threads'),
                         help='Threads per worker of every target '
-                             '(bridge-api: [api] threads; default 4).')
+                             '(bridge-api: [api] threads; default: its '
+                             'default, %(default)s).')
     parser.add_argument('--postgresql-url',
                         default='postgresql://postgres@127.0.0.1:5432/bridge_bench',
                         help='Database of the bridge-postgresql target; '
@@ -86,6 +91,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--json', metavar='PATH',
                         help='Also write the results as JSON to PATH.')
     parser.set_defaults(func=run)
+
+
+def _api_default(name: str) -> int:
+    """The default of bridge-api's ``[api] name``: bridge is measured as
+    it runs out of the box, and the references get the same settings."""
+    for opt in bridge_conf.api_opts:
+        if opt.dest == name:
+            return int(opt.default)
+    raise KeyError(name)
 
 
 def _positive_int(text: str) -> int:
@@ -117,6 +131,11 @@ def _target_list(text: str) -> list[str]:
             'unknown target(s) %s; choose from %s'
             % (', '.join(unknown) or '(none)', ', '.join(tg.ALL)))
     return [name for name in tg.ALL if name in names]
+
+
+def connections_per_worker(args: argparse.Namespace) -> int:
+    """Each worker's share of the connections (see :mod:`.targets`)."""
+    return -(-args.connections // args.workers)
 
 
 def selected_targets(args: argparse.Namespace) -> list[str]:
@@ -176,6 +195,9 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> list[str]:
              'each connection: %d posts, 1 claim (limit %d), deletes; %d queues'
              % (args.connections, args.duration, args.warmup, POSTS_PER_CYCLE,
                 CLAIM_LIMIT, QUEUES),
+             'every target: gunicorn gthread, %d workers x %d threads, at most '
+             '%d connections per worker'
+             % (args.workers, args.threads, connections_per_worker(args)),
              'posts/claims/deletes count 2xx answers; empty = claims answered '
              '204 (nothing to claim; not a failure)', '']
     head = ('%-18s %8s %7s %7s %7s %7s %6s %7s %14s %8s  %s'
@@ -260,7 +282,8 @@ def run(args: argparse.Namespace) -> int:
                            threads=args.threads,
                            postgresql_url=args.postgresql_url,
                            zaqar_venv=args.zaqar_venv,
-                           redis_port=args.redis_port, redis_db=args.redis_db)
+                           redis_port=args.redis_port, redis_db=args.redis_db,
+                           worker_connections=connections_per_worker(args))
     outcomes: list[Outcome] = []
     try:
         for name in names:

@@ -1,8 +1,16 @@
 """The servers ``bridge-bench api`` measures, each built as a not yet
 started :class:`~bridge.bench.procs.Server` on 127.0.0.1.
 
-Every target runs under gunicorn with the same worker processes and
-threads, so the only difference between them is the application.
+Every target runs under gunicorn with the same worker processes, threads
+and connections per worker, so the only difference between them is the
+application.
+
+Connections per worker: the load generator opens all its (keep-alive)
+connections at once, and without a cap whichever worker wakes first
+accepts most of them, often all: a run then measures one process of a
+multi-process server, and two runs of the same target differ by up to a
+factor of two. Capping each worker at its share (as a load balancer in
+front of several servers would spread them) makes runs comparable.
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ class Settings:
     zaqar_venv: str
     redis_port: int = 6379
     redis_db: int = 13
+    #: gunicorn worker_connections of every target (see the docstring).
+    worker_connections: int = 1000
 
 
 def _script(name: str) -> str:
@@ -56,7 +66,9 @@ def _script(name: str) -> str:
 def noop(settings: Settings, port: int) -> Server:
     argv = [sys.executable, '-m', 'gunicorn',
             '--workers', str(settings.workers), '--worker-class', 'gthread',
-            '--threads', str(settings.threads), '--bind', '%s:%d' % (HOST, port),
+            '--threads', str(settings.threads),
+            '--worker-connections', str(settings.worker_connections),
+            '--bind', '%s:%d' % (HOST, port),
             '--log-level', 'warning', 'bridge.bench.noop_app:application']
     return Server(NOOP, argv, port, os.path.join(settings.run_dir, 'noop.log'),
                   cwd=settings.run_dir)
@@ -67,6 +79,7 @@ def zaqar(settings: Settings, port: int) -> Server:
     os.makedirs(run_dir, exist_ok=True)
     return zaqar_ref.server(settings.zaqar_venv, run_dir, port,
                             settings.workers, settings.threads,
+                            worker_connections=settings.worker_connections,
                             redis_port=settings.redis_port,
                             redis_db=settings.redis_db)
 
@@ -76,7 +89,8 @@ def _bridge_conf(path: str, state_path: str, settings: Settings,
     lines = ['[DEFAULT]', 'state_path = %s' % state_path,
              'auth_strategy = noauth', '',
              '[api]', 'workers = %d' % settings.workers,
-             'threads = %d' % settings.threads, '']
+             'threads = %d' % settings.threads,
+             'worker_connections = %d' % settings.worker_connections, '']
     if storage_url:
         lines += ['[storage]', 'url = %s' % storage_url, '']
     with open(path, 'w') as conf:

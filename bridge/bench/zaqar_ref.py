@@ -102,7 +102,7 @@ def flush_redis_db(host: str, port: int, db: int) -> None:
 
 def server(venv: str, run_dir: str, port: int, workers: int, threads: int,
            redis_host: str = HOST, redis_port: int = 6379,
-           redis_db: int = 13) -> Server:
+           redis_db: int = 13, worker_connections: int = 1000) -> Server:
     """A Zaqar server (not started yet) on 127.0.0.1:``port``, gunicorn with
     the same worker settings as bridge-api, data in Redis db ``redis_db``,
     which is flushed here."""
@@ -114,6 +114,7 @@ def server(venv: str, run_dir: str, port: int, workers: int, threads: int,
         conf.write(_CONF.format(uri=redis_uri(redis_host, redis_port, redis_db)))
     argv = [os.path.join(venv, 'bin', 'gunicorn'),
             '--workers', str(workers), '--worker-class', 'gthread',
+            '--worker-connections', str(worker_connections),
             '--threads', str(threads), '--bind', '%s:%d' % (HOST, port),
             '--log-level', 'warning', 'zaqar.transport.wsgi.app:app']
     return Server('zaqar', argv, port, os.path.join(run_dir, 'zaqar.log'),

@@ -83,6 +83,7 @@ def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, Any]:
         'bind': '%s:%d' % (host, port),
         'workers': conf.api.workers,
         'threads': threads,
+        'worker_connections': conf.api.worker_connections,
         # gthread also with one thread: unlike sync workers it keeps
         # client connections alive between requests.
         'worker_class': 'gthread',

@@ -170,7 +170,9 @@ def test_gunicorn_options_follow_api_options_and_command_line() -> None:
     options = api_cmd.gunicorn_options(conf)
     assert options['bind'] == '[::1]:9999'
     assert (options['workers'], options['threads'],
-            options['worker_class']) == (3, 4, 'gthread')
+            options['worker_class']) == (3, 2, 'gthread')
+    conf.set_override('worker_connections', 16, group='api')
+    assert api_cmd.gunicorn_options(conf)['worker_connections'] == 16
     # One thread per worker still keeps client connections alive (the
     # sync worker class would close each after one request).
     conf.set_override('threads', 1, group='api')

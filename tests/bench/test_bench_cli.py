@@ -7,11 +7,17 @@ import tempfile
 
 import pytest
 
+from bridge import conf as bridge_conf
 from bridge.bench import api
 from bridge.bench import cli
 from bridge.bench import procs
 from bridge.bench import targets as tg
 from bridge.bench import wrk
+
+
+def _api_default(name):
+    return next(opt.default for opt in bridge_conf.api_opts
+                if opt.dest == name)
 
 
 def _parse(*argv):
@@ -22,7 +28,9 @@ def test_api_defaults_match_the_issue_workload():
     args = _parse()
     assert args.duration == 20.0
     assert args.connections == 32
-    assert args.workers == 2
+    # Every target runs with bridge-api's own [api] defaults.
+    assert (args.workers, args.threads) == (_api_default('workers'),
+                                            _api_default('threads'))
     assert api.selected_targets(args) == [tg.NOOP, tg.ZAQAR, tg.BRIDGE_SQLITE,
                                           tg.BRIDGE_POSTGRESQL]
     assert args.postgresql_url == 'postgresql://postgres@127.0.0.1:5432/bridge_bench'
@@ -117,3 +125,23 @@ def test_workload_script_runs_full_cycles_against_the_noop_app():
     assert counts['post_ok'] >= 5 * counts['claim_ok']
     assert 0 < counts['delete_ok'] <= counts['claimed_messages']
     assert result.rate > 0 and result.p99_ms >= result.p50_ms > 0
+
+
+def test_every_target_gets_the_same_workers_threads_and_connection_cap(
+        tmp_path, monkeypatch):
+    """The only difference between targets is the application; each worker
+    takes its share of the connections (32 over 3 workers: 11)."""
+    args = _parse('--workers', '3', '--threads', '2')
+    assert api.connections_per_worker(args) == 11
+    settings = tg.Settings(run_dir=str(tmp_path), workers=3, threads=2,
+                           postgresql_url='', zaqar_venv=str(tmp_path),
+                           worker_connections=11)
+    monkeypatch.setattr(tg.zaqar_ref, 'ensure_venv', lambda venv: None)
+    monkeypatch.setattr(tg.zaqar_ref, 'flush_redis_db', lambda *a: None)
+    for server in (tg.noop(settings, 1), tg.zaqar(settings, 2)):
+        argv = ' '.join(server.argv)
+        assert '--workers 3' in argv and '--threads 2' in argv
+        assert '--worker-connections 11' in argv
+    tg.bridge_sqlite(settings, 3)
+    conf = (tmp_path / tg.BRIDGE_SQLITE / 'bridge.conf').read_text()
+    assert 'workers = 3\nthreads = 2\nworker_connections = 11\n' in conf

@@ -84,11 +84,19 @@ _QUEUE = (sa.select(queues.c.id,
           .where(queues.c.project == sa.bindparam('p_project'),
                  queues.c.name == sa.bindparam('p_queue'))
           .cte('queue'))
+# The queue id as a scalar subquery (not a join with the CTE above): the
+# planner then reads the queue's rows from the primary key index in marker
+# order and stops at the limit, whatever the statistics say about other
+# queues.
 _CLAIMABLE = (sa.select(messages.c.queue_id, messages.c.marker)
-              .join(_QUEUE, messages.c.queue_id == _QUEUE.c.id)
-              .where(_QUEUE.c.same, rows.unclaimed_and_visible(_p_now))
+              .where(messages.c.queue_id == sa.select(queues.c.id).where(
+                         queues.c.project == sa.bindparam('p_project'),
+                         queues.c.name == sa.bindparam('p_queue'),
+                         queues.c.meta == sa.bindparam('p_meta'))
+                     .scalar_subquery(),
+                     rows.unclaimed_and_visible(_p_now))
               .order_by(messages.c.marker).limit(sa.bindparam('p_limit'))
-              .with_for_update(skip_locked=True, of=messages)
+              .with_for_update(skip_locked=True)
               .cte('claimable'))
 _CLAIMED = (sa.update(messages)
             .where(messages.c.queue_id == _CLAIMABLE.c.queue_id,
