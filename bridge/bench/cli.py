@@ -26,7 +26,8 @@ SUBCOMMANDS = {
                        'against a no-op oslo.messaging listener and a bare '
                        'kombu consumer.'),
     'deliver': (deliver, 'Webhook deliveries/s and post-to-receipt latency '
-                         'through bridge-notifier, 1/10/100 subscribers.'),
+                         'through bridge-notifier, 1/10/100 subscribers, '
+                         'against a no-op deliverer.'),
 }
 
 

@@ -1,12 +1,20 @@
 """``bridge-bench deliver``: webhook deliveries/s and latency from message
 post to receipt, with 1, 10 and 100 subscribers of one queue.
 
-Set-up, all on 127.0.0.1: a lean webhook receiver (its own process, an
-asyncio HTTP/1.1 server with keep-alive that answers 200 at once and
-records, per request, receipt time minus the ``posted`` time stamped in the
-message body); ``--notifiers`` bridge-notifier processes with their default
-options (threads, poll interval, batch size) sharing one storage; messages
-posted straight into storage.
+Set-up, all on 127.0.0.1: a lean webhook receiver (its own process,
+:mod:`bridge.bench.receiver`: an asyncio HTTP/1.1 server with keep-alive
+that answers 200 at once and records, per request, receipt time minus the
+``posted`` time stamped in the message body); ``--notifiers``
+bridge-notifier processes with their default options (threads, poll
+interval, batch size) sharing one storage; messages posted straight into
+storage.
+
+Baseline, once per run before the storages: the no-op deliverer
+(:mod:`bridge.bench.noop_deliverer`), as many processes x threads as the
+notifiers POSTing signed webhook bodies to the same receiver over
+keep-alive connections with no storage at all, for ``--burst`` (at least
+3000) deliveries: the ceiling for Python webhook delivery on this machine.
+Every burst rate is also printed as a percentage of it.
 
 For each subscriber count, two measurements on a fresh queue:
 
@@ -25,33 +33,26 @@ subscribers.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import multiprocessing
-import multiprocessing.connection
 import os
-import signal
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from oslo_config import cfg
 from sqlalchemy.engine import url as sa_url
 
 from bridge import conf as bridge_conf
 from bridge import storage as bridge_storage
-from bridge.bench import procs
+from bridge.bench import noop_deliverer, procs
+from bridge.bench.receiver import Receiver
 from bridge.storage import base
 
 SUBSCRIBERS = (1, 10, 100)
 TICK = 0.01
 TARGET_RATE = 1000.0
 TARGET_P99_MS = 100.0
-_RESPONSE = b'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'count (default 10).')
     parser.add_argument('--burst', type=int, default=3000,
                         help='Deliveries in the burst run (default 3000; '
-                             '0 to skip).')
+                             '0 to skip) and in the no-op deliverer run '
+                             '(at least %d).' % noop_deliverer.MIN_DELIVERIES)
     parser.add_argument('--subscribers', default='1,10,100',
                         help='Comma-separated subscriber counts '
                              '(default 1,10,100).')
@@ -79,130 +81,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                 'bridge_bench_deliver',
                         help='Database of the postgresql run; recreated.')
     parser.set_defaults(func=run)
-
-
-# -- the receiver (own process) ----------------------------------------------
-
-class _Receipts:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> dict[str, Any]:
-        old = dict(getattr(self, 'data', {}))
-        self.data: dict[str, Any] = {'latencies': [], 'seen': set(),
-                                     'duplicates': 0, 'first': None,
-                                     'last': None}
-        return old
-
-    def add(self, path: bytes, body: bytes, now: float) -> None:
-        doc = json.loads(body)['body']
-        key = (path, doc['seq'])
-        with self.lock:
-            data = self.data
-            data['latencies'].append(now - doc['posted'])
-            if key in data['seen']:
-                data['duplicates'] += 1
-            data['seen'].add(key)
-            data['first'] = data['first'] or now
-            data['last'] = now
-
-
-class _Http(asyncio.Protocol):
-    def __init__(self, receipts: _Receipts) -> None:
-        self.receipts = receipts
-        self.buf = b''
-        self.transport: Any = None
-
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        while True:
-            end = self.buf.find(b'\r\n\r\n')
-            if end < 0:
-                return
-            head = self.buf[:end].lower()
-            at = head.find(b'content-length:')
-            length = 0
-            if at >= 0:
-                stop = head.find(b'\r\n', at)
-                length = int(head[at + 15:stop if stop >= 0 else None])
-            total = end + 4 + length
-            if len(self.buf) < total:
-                return
-            body, self.buf = self.buf[end + 4:total], self.buf[total:]
-            self.receipts.add(head.split(b' ', 2)[1], body, time.time())
-            self.transport.write(_RESPONSE)
-
-
-def _serve(port: int, control: multiprocessing.connection.Connection) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not bridge-bench's
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
-    receipts = _Receipts()
-
-    def answer_commands() -> None:
-        while True:
-            command = control.recv()
-            with receipts.lock:
-                data = receipts.reset()
-            control.send(data if command == 'take' else None)
-
-    threading.Thread(target=answer_commands, daemon=True).start()
-    loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(loop.create_server(
-        lambda: _Http(receipts), procs.HOST, port, backlog=512))
-    control.send('ready')
-    loop.run_until_complete(server.serve_forever())
-
-
-class Receiver:
-    """The receiver process; :meth:`take` returns and resets its records."""
-
-    def __init__(self) -> None:
-        self.port = procs.free_port()
-        # spawn: a fork of a threaded process (pytest, oslo) is unsafe.
-        ctx = multiprocessing.get_context('spawn')
-        self._control, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(self.port, child),
-                                daemon=True, name='bench-receiver')
-
-    def __enter__(self) -> 'Receiver':
-        self.proc.start()
-        if not self._control.poll(30) or self._control.recv() != 'ready':
-            raise procs.BenchError('the webhook receiver did not start')
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.proc.terminate()
-        self.proc.join(5)
-
-    def take(self) -> dict[str, Any]:
-        self._control.send('take')
-        return self._control.recv()
-
-    def count(self) -> int:
-        data = self.take()  # cheap enough at the bench's poll rate
-        self._pending.append(data)
-        return sum(len(d['latencies']) for d in self._pending)
-
-    def start_counting(self) -> None:
-        self.take()
-        self._pending: list[dict[str, Any]] = []
-
-    def collected(self) -> dict[str, Any]:
-        self.count()
-        merged: dict[str, Any] = {'latencies': [], 'duplicates': 0,
-                                  'first': None, 'last': None}
-        for d in self._pending:
-            merged['latencies'] += d['latencies']
-            merged['duplicates'] += d['duplicates']
-            if d['first'] is not None:
-                merged['first'] = min(merged['first'] or d['first'],
-                                      d['first'])
-                merged['last'] = max(merged['last'] or 0, d['last'])
-        return merged
 
 
 # -- one measurement ---------------------------------------------------------
@@ -418,6 +296,11 @@ def run(args: argparse.Namespace) -> int:
     results: list[Measure] = []
     with tempfile.TemporaryDirectory(prefix='bridge-bench-') as workdir, \
             Receiver() as receiver:
+        baseline = noop_deliverer.measure(
+            receiver, args.notifiers, args.threads,
+            max(args.burst, noop_deliverer.MIN_DELIVERIES))
+        print('  %-26s %s' % ('no-op deliverer', _baseline_row(baseline)),
+              flush=True)
         for name in storages:
             if name == 'sqlite':
                 url = 'sqlite:///%s/deliver.sqlite' % workdir
@@ -427,12 +310,20 @@ def run(args: argparse.Namespace) -> int:
                 raise procs.BenchError('unknown storage %r' % name)
             results += run_storage(name, url, receiver, workdir, args,
                                    counts)
-    _table(results)
+    _table(results, baseline)
     return 0
 
 
-def _table(results: list[Measure]) -> None:
+def _baseline_row(b: noop_deliverer.Baseline) -> str:
+    behind = '' if b.delivered == b.expected else \
+        ' (%d of %d delivered)' % (b.delivered, b.expected)
+    return '%8.0f deliveries/s  (%d x %d threads, %d deliveries, no '\
+        'storage)%s' % (b.rate, b.processes, b.threads, b.expected, behind)
+
+
+def _table(results: list[Measure], baseline: noop_deliverer.Baseline) -> None:
     print()
+    print('no-op deliverer: %s' % _baseline_row(baseline).strip())
     print('%-10s %5s %9s %9s %8s %8s %8s %8s %8s %5s' % (
         'storage', 'subs', 'offered/s', 'steady/s', 'p50 ms', 'p99 ms',
         'max ms', 'burst/s', 'cpu ms', 'dups'))
@@ -448,13 +339,24 @@ def _table(results: list[Measure]) -> None:
             s.pct(0.5) if s else 0, s.pct(0.99) if s else 0,
             s.pct(1.0) if s else 0, '%.0f' % b.rate if b else '-',
             s.cpu_ms if s else 0, dups))
+        if b is not None:
+            verdicts.append(_ratio_line(b, baseline))
         if subs == 10 and s is not None:
-            ok = s.offered >= TARGET_RATE and s.delivered >= s.expected \
-                and s.rate >= 0.97 * s.offered \
-                and s.pct(0.99) <= TARGET_P99_MS
-            verdicts.append('%s at 10 subscribers: %s (target >= %.0f/s, '
-                            'p99 <= %.0f ms)' % (name, 'met' if ok else
-                                                 'NOT met', TARGET_RATE,
-                                                 TARGET_P99_MS))
+            verdicts.append(_verdict(s))
     for line in verdicts:
         print(line)
+
+
+def _ratio_line(b: Measure, baseline: noop_deliverer.Baseline) -> str:
+    share = '%.0f%%' % (100 * b.rate / baseline.rate) if baseline.rate \
+        else '-'
+    return '%s at %d subscribers: burst %.0f/s = %s of the no-op deliverer ' \
+        '(%.0f/s)' % (b.storage, b.subscribers, b.rate, share, baseline.rate)
+
+
+def _verdict(s: Measure) -> str:
+    ok = s.offered >= TARGET_RATE and s.delivered >= s.expected \
+        and s.rate >= 0.97 * s.offered \
+        and s.pct(0.99) <= TARGET_P99_MS
+    return '%s at 10 subscribers: %s (target >= %.0f/s, p99 <= %.0f ms)' % (
+        s.storage, 'met' if ok else 'NOT met', TARGET_RATE, TARGET_P99_MS)
