@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import queue
 import time
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from oslo_log import log
@@ -43,8 +43,12 @@ class Pool:
     set) is closed instead of reused."""
 
     def __init__(self, engine: sa.engine.Engine, size: int, overflow: int,
-                 timeout: float, recycle: float | None = None) -> None:
+                 timeout: float, recycle: float | None = None,
+                 setup: Callable[[Any], None] | None = None) -> None:
+        """``setup(dbapi_connection)``, if given, runs on every new
+        connection."""
         self._engine = engine
+        self._setup = setup
         self._size = size
         self._limit = size + overflow
         self._timeout = timeout
@@ -108,6 +112,8 @@ class Pool:
     def _open(self) -> Any:
         proxied = self._engine.raw_connection()
         proxied.detach()
+        if self._setup is not None:
+            self._setup(proxied.dbapi_connection)
         return proxied.dbapi_connection
 
 

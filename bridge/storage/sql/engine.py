@@ -16,8 +16,10 @@ Concurrency per backend
   up front (waiting up to ``[storage] sqlite_busy_timeout``), so it never
   has to upgrade a read lock and fail half way; bridge's write
   transactions queue for it in :mod:`.writelock` first. Single statements
-  run in autocommit mode. Readers read a snapshot without blocking the
-  writer.
+  run in autocommit mode. Bridge's own statements wait for the lock in
+  :mod:`.writelock` rather than in SQLite's busy handler (the busy timeout
+  set here serves SQLAlchemy's ``ensure_schema``). Readers read a
+  snapshot without blocking the writer.
   ``synchronous=NORMAL``: a commit survives a crash of bridge, but the
   last commits may be lost if the machine loses power.
 

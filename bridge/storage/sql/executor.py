@@ -22,6 +22,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 
+from bridge.storage.sql import writelock
 from bridge.storage.sql.writelock import WriterLock
 
 _POSTCOMPILE = '__[POSTCOMPILE_%s]'
@@ -223,6 +224,11 @@ class Session:
         # SQLite runs it, and does without.
         self._writer_lock = writer_lock
         self._writing = False
+        # SQLite: how long a statement refused for a lock is run again
+        # (the connection has no busy handler, see .writelock).
+        self._lock_timeout = (writer_lock.timeout
+                              if backend == 'sqlite' and writer_lock
+                              else None)
         if mode is Mode.AUTOCOMMIT:
             return
         if backend == 'postgresql':
@@ -233,7 +239,7 @@ class Session:
                 writer_lock.acquire()
                 self._writing = True
             try:
-                self._cursor.execute('BEGIN IMMEDIATE')
+                self._run('BEGIN IMMEDIATE', [])
             except BaseException:
                 self.close()  # no session to close for the caller
                 raise
@@ -248,7 +254,13 @@ class Session:
             sql = self._begin + sql
             self._begin = ''
             self._open = True
-        self._cursor.execute(sql, args)
+        self._run(sql, args)
+
+    def _run(self, sql: str, args: list[Any]) -> None:
+        if self._lock_timeout is None:
+            self._cursor.execute(sql, args)
+        else:
+            writelock.execute(self._cursor, sql, args, self._lock_timeout)
 
     def _send_later(self, sql: str, args: list[Any]) -> None:
         if self._batching:

@@ -69,7 +69,9 @@ class Transactor:
         self._pool = connections.Pool(
             engine, size=opts.sql_pool_size, overflow=opts.sql_pool_size,
             timeout=sql_engine.CONNECT_TIMEOUT,
-            recycle=None if path else sql_engine.RECYCLE_SECONDS)
+            recycle=None if path else sql_engine.RECYCLE_SECONDS,
+            # SQLite: the executor waits for locks (see .writelock).
+            setup=writelock.without_busy_handler if path else None)
         # Enough to get past every stale pooled connection after a restart.
         self._max_reconnects = 2 * opts.sql_pool_size + 1
         # SQLite: writers queue here rather than in SQLite's busy handler.

@@ -1,42 +1,46 @@
-"""The SQLite writer queue: bridge's write transactions of one database
-file take turns before they ask SQLite for its write lock.
+"""How bridge waits for an SQLite database's write lock.
 
-SQLite lets one connection write at a time. A writer that finds the lock
-taken runs SQLite's busy handler, which sleeps 1, 2, 5, 10... milliseconds
-between attempts however soon the lock is released. A write transaction
-(``BEGIN IMMEDIATE`` ... ``COMMIT``) holds the lock across Python code,
-and in a threaded server that can take a millisecond: writers of several
-processes then spend their time asleep while the lock sits free (measured:
-about a third less throughput with two API workers). So bridge queues its
-write transactions itself:
+SQLite lets one connection write at a time. Its own busy handler, which a
+refused writer runs, sleeps 1, 2, 5, 10... milliseconds between attempts
+however soon the lock is released, while bridge's statements hold the lock
+for tens of microseconds: with several API worker processes most requests
+slept a millisecond or more for a lock that sat free (measured: about one
+such sleep per request at four workers). So bridge's connections run
+without SQLite's busy handler (``busy_timeout = 0``) and wait here:
 
-* threads of one process wait on a ``threading.Lock``, which hands over as
-  soon as it is released;
-* the one waiting thread of each process (gunicorn workers, listener,
-  notifier) then takes an exclusive ``flock`` of ``<db>-writer.lock``
-  beside the database, retrying every 50 microseconds at first, at most
-  every 2 milliseconds. The kernel drops the lock of a process that dies.
-
-Single statements in autocommit mode (the frequent post, claim and
-delete, see :mod:`.sqlite_writes`) hold SQLite's lock only while SQLite
-runs them, mere tens of microseconds, and skip this queue: taking it would
-make them wait for their thread's turn at the interpreter lock while
-holding it.
+* A single statement in autocommit mode (the frequent post, claim and
+  delete, see :mod:`.sqlite_writes`) that SQLite refuses for a lock
+  (SQLITE_BUSY) did nothing, and :func:`execute` runs it again after
+  20 microseconds, doubling up to 2 milliseconds between attempts. It
+  holds SQLite's lock only while SQLite runs it, and needs no queue.
+* A write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``) holds SQLite's
+  lock across Python code, which can take a millisecond in a threaded
+  server, so bridge's write transactions of one database file also queue
+  (:class:`WriterLock`): threads of one process wait on a
+  ``threading.Lock``, which hands over as soon as it is released; the one
+  waiting thread of each process (gunicorn workers, listener, notifier)
+  then takes an exclusive ``flock`` of ``<db>-writer.lock`` beside the
+  database, retrying every 50 microseconds at first, at most every 2
+  milliseconds. The kernel drops the lock of a process that dies. Its
+  ``BEGIN IMMEDIATE`` still goes through :func:`execute`: single
+  statements do not queue.
 
 This is scheduling, not what keeps data consistent: SQLite's own locking
-still applies, and its busy timeout still covers writers that do not use
-this queue (the ``sqlite3`` shell, an older bridge). A writer waits at most
-``timeout`` seconds (``[storage] sqlite_busy_timeout``) for its turn, then
-fails with :class:`~bridge.storage.errors.Unavailable`, as it would on
-SQLite's lock.
+still applies, and other programs writing the file (the ``sqlite3``
+shell) keep their own busy handler. A writer waits at most ``timeout``
+seconds (``[storage] sqlite_busy_timeout``), then fails with
+:class:`~bridge.storage.errors.Unavailable` (the write queue) or SQLite's
+"database is locked" error (a statement), as it would on SQLite's lock.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
+from typing import Any, Sequence
 
 from bridge.storage import errors
 
@@ -44,6 +48,44 @@ from bridge.storage import errors
 #: the last: short, because transactions are.
 _RETRY_FIRST = 0.00005
 _RETRY_MAX = 0.002
+#: Seconds before a statement refused for a lock runs again, doubling up
+#: to ``_RETRY_MAX``.
+_STATEMENT_RETRY_FIRST = 0.00002
+
+
+def without_busy_handler(dbapi_connection: Any) -> None:
+    """Turn SQLite's busy handler off on a connection whose statements
+    run through :func:`execute`."""
+    dbapi_connection.execute('PRAGMA busy_timeout = 0')
+
+
+def _refused_for_lock(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, 'sqlite_errorcode', None)  # Python >= 3.11
+    if code is not None:
+        return code == sqlite3.SQLITE_BUSY
+    return str(error).startswith('database is locked')
+
+
+def execute(cursor: Any, sql: str, args: Sequence[Any],
+            timeout: float) -> None:
+    """``cursor.execute(sql, args)``, run again while SQLite refuses it
+    for a lock (it then did nothing), for at most ``timeout`` seconds."""
+    delay = _STATEMENT_RETRY_FIRST
+    deadline = None
+    while True:
+        try:
+            cursor.execute(sql, args)
+            return
+        except sqlite3.OperationalError as error:
+            if not _refused_for_lock(error):
+                raise
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + timeout
+            elif now >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, _RETRY_MAX)
 
 
 class WriterLock:
