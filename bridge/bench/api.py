@@ -8,53 +8,54 @@ queues. Targets: bridge-api on its SQLite default and on PostgreSQL, the
 no-op falcon app (the ceiling) and Zaqar 23 on Redis; all under gunicorn
 with the same workers and threads, all on 127.0.0.1.
 
-A target's run is FAILED when any post, claim (an empty claim, 204, is
-counted but fine) or delete failed or timed out. bridge's targets are at
-least 60% of the ceiling's rate and at least 5 times Zaqar's.
+The machine's speed drifts, so the targets are measured in ``--rounds``
+rounds: in each, every target is started (fresh state), warmed up,
+measured for its share of ``--duration`` and stopped, one after another
+(never two servers at once), in the canonical order in odd rounds and
+the reverse order in even ones. bridge's ratios to the ceiling and to
+Zaqar are taken within each round; the verdict is their median.
+
+A target is FAILED when, in any round, any post, claim (an empty claim,
+204, is counted but fine) or delete failed or timed out, or it could not
+be measured. bridge's targets are at least 60% of the ceiling's rate and
+at least 5 times Zaqar's (median over the rounds).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass
 
 from bridge import conf as bridge_conf
+from bridge.bench import api_report
 from bridge.bench import procs
 from bridge.bench import targets as tg
 from bridge.bench import wrk
 from bridge.bench import zaqar_ref
+from bridge.bench.api_report import Outcome, Round
 
 QUEUES = 4
 POSTS_PER_CYCLE = 5
 CLAIM_LIMIT = 5
-CEILING_TARGET = 0.60
-ZAQAR_TARGET = 5.0
-
-
-@dataclass
-class Outcome:
-    """What one target gave: a wrk result, or why there is none."""
-
-    target: str
-    result: wrk.WrkResult | None = None
-    error: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        return self.result is None or bool(self.result.failures)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--duration', type=_positive_float, default=20.0,
-                        help='Seconds each target is measured (default 20).')
+                        help='Seconds each target is measured in all, split '
+                             'over the rounds in whole seconds (default 20).')
+    parser.add_argument('--rounds', type=_positive_int, default=3,
+                        help='Rounds to split each target\'s measurement '
+                             'into; ratios are taken within a round and the '
+                             'median over the rounds is reported (default 3).')
     parser.add_argument('--warmup', type=_non_negative_float, default=3.0,
-                        help='Seconds of unmeasured load before each '
-                             'measurement (default 3; 0 to skip).')
+                        help='Seconds of unmeasured load after each start of '
+                             'a target, so once per round (default 3; 0 to '
+                             'skip).')
     parser.add_argument('--connections', type=_positive_int, default=32,
                         help='Concurrent connections (default 32).')
     parser.add_argument('--targets', type=_target_list, default=list(tg.ALL),
@@ -143,9 +144,30 @@ def selected_targets(args: argparse.Namespace) -> list[str]:
     return [t for t in args.targets if not (args.skip_zaqar and t == tg.ZAQAR)]
 
 
+def round_durations(args: argparse.Namespace) -> list[int]:
+    """Seconds measured in each round: ``--duration`` (rounded to whole
+    seconds, which is what wrk measures) split as evenly as possible, the
+    longer rounds first. Every target gets the same seconds in a round."""
+    total = round(args.duration)
+    if total < args.rounds:
+        raise procs.BenchError(
+            '--duration %gs cannot be split into %d rounds of at least 1s'
+            % (args.duration, args.rounds))
+    base, extra = divmod(total, args.rounds)
+    return [base + 1] * extra + [base] * (args.rounds - extra)
+
+
+def round_order(names: list[str], number: int) -> list[str]:
+    """Measuring order in round ``number`` (from 1): canonical in odd
+    rounds, reversed in even ones, so a steady drift of the machine's
+    speed does not always favour the targets measured first."""
+    return list(names) if number % 2 else list(reversed(names))
+
+
 def measure(name: str, settings: tg.Settings, wrk_bin: str,
-            args: argparse.Namespace) -> Outcome:
-    """Start one target, warm it up, measure it, stop it."""
+            args: argparse.Namespace, duration: float) -> Outcome:
+    """Start one target, warm it up, measure it for ``duration`` s, stop
+    it."""
     port = procs.free_port()
     run_id = uuid.uuid4().hex[:8]
     queues = ['bench-%s-%d' % (run_id, n) for n in range(QUEUES)]
@@ -156,7 +178,7 @@ def measure(name: str, settings: tg.Settings, wrk_bin: str,
                 _create_queue(port, queue)
             if args.warmup:
                 _load(wrk_bin, port, queues, args.warmup, args.connections)
-            result = _load(wrk_bin, port, queues, args.duration, args.connections)
+            result = _load(wrk_bin, port, queues, duration, args.connections)
             for queue in queues:
                 _delete_queue(port, queue)
         return Outcome(name, result=result)
@@ -189,93 +211,42 @@ def _delete_queue(port: int, queue: str) -> None:
         pass
 
 
-def report(outcomes: list[Outcome], args: argparse.Namespace) -> list[str]:
-    """The results table and bridge's ratios, as lines of text."""
-    lines = ['', 'bridge-bench api: %d connections, %gs per target (+%gs warm-up); '
-             'each connection: %d posts, 1 claim (limit %d), deletes; %d queues'
-             % (args.connections, args.duration, args.warmup, POSTS_PER_CYCLE,
-                CLAIM_LIMIT, QUEUES),
-             'every target: gunicorn gthread, %d workers x %d threads, at most '
-             '%d connections per worker'
-             % (args.workers, args.threads, connections_per_worker(args)),
-             'posts/claims/deletes count 2xx answers; empty = claims answered '
-             '204 (nothing to claim; not a failure)', '']
-    head = ('%-18s %8s %7s %7s %7s %7s %6s %7s %14s %8s  %s'
-            % ('target', 'req/s', 'p50 ms', 'p99 ms', 'posts', 'claims',
-               'empty', 'deletes', 'failed p/c/d', 'sock err', 'status'))
-    lines += [head, '-' * len(head)]
-    by_name = {o.target: o for o in outcomes}
-    for o in outcomes:
-        if o.result is None:
-            lines.append('%-18s %s' % (o.target, 'ERROR: ' + (o.error or '?').splitlines()[0]))
-            continue
-        r, c = o.result, o.result.counts
-        failed = '%d/%d/%d' % (c['post_failed'], c['claim_failed'],
-                               c['delete_failed'])
-        lines.append('%-18s %8.0f %7.1f %7.1f %7d %7d %6d %7d %14s %8d  %s' % (
-            o.target, r.rate, r.p50_ms, r.p99_ms, c['post_ok'],
-            c['claim_ok'], c['claim_empty'], c['delete_ok'], failed,
-            sum(r.socket_errors.values()), 'FAILED' if r.failures else 'ok'))
-    lines.append('')
-    for o in outcomes:
-        if o.error:
-            lines.append('%s: %s' % (o.target, o.error))
-        elif o.result and o.result.failures:
-            lines.append('%s FAILED: %s' % (o.target, '; '.join(o.result.failures)))
-        if o.result and any(o.result.socket_errors.values()):
-            lines.append('%s socket errors: %s' % (o.target, o.result.socket_errors))
-    lines += _ratios(by_name)
-    return lines
+def report(rounds: list[Round], args: argparse.Namespace) -> list[str]:
+    """The results table and bridge's median ratios, as lines of text."""
+    durations = round_durations(args)
+    header = [
+        'bridge-bench api: %d connections, %ds per target in %d round%s (%s), '
+        'each after a fresh start and %gs of warm-up'
+        % (args.connections, sum(durations), len(durations),
+           's' if len(durations) > 1 else '',
+           ' + '.join('%ds' % d for d in durations), args.warmup),
+        'each connection: %d posts, 1 claim (limit %d), deletes; %d queues; '
+        'order: canonical in odd rounds, reversed in even ones'
+        % (POSTS_PER_CYCLE, CLAIM_LIMIT, QUEUES),
+        'every target: gunicorn gthread, %d workers x %d threads, at most '
+        '%d connections per worker'
+        % (args.workers, args.threads, connections_per_worker(args)),
+        'posts/claims/deletes count 2xx answers; empty = claims answered '
+        '204 (nothing to claim; not a failure)']
+    return api_report.report(rounds, header)
 
 
-def _ratios(by_name: dict[str, Outcome]) -> list[str]:
-    def rate(name: str) -> float | None:
-        o = by_name.get(name)
-        return o.result.rate if o and o.result and o.result.rate else None
-
-    lines = []
-    ceiling, zaqar = rate(tg.NOOP), rate(tg.ZAQAR)
-    for name in tg.BRIDGE_TARGETS:
-        own = rate(name)
-        if own is None:
-            continue
-        parts = []
-        if ceiling:
-            share = own / ceiling
-            parts.append('%.0f%% of the ceiling (target >= %.0f%%: %s)' % (
-                share * 100, CEILING_TARGET * 100,
-                'met' if share >= CEILING_TARGET else 'MISSED'))
-        if zaqar:
-            times = own / zaqar
-            parts.append('%.1fx Zaqar (target >= %.0fx: %s)' % (
-                times, ZAQAR_TARGET, 'met' if times >= ZAQAR_TARGET else 'MISSED'))
-        if parts:
-            lines.append('%s: %s' % (name, ', '.join(parts)))
-    return lines
-
-
-def _as_json(outcomes: list[Outcome]) -> dict:
-    doc = {}
-    for o in outcomes:
-        entry: dict = {'description': tg.DESCRIPTIONS[o.target]}
-        if o.result:
-            r = o.result
-            entry.update(rate=r.rate, requests=r.requests, duration_s=r.duration_s,
-                         p50_ms=r.p50_ms, p90_ms=r.p90_ms, p99_ms=r.p99_ms,
-                         max_ms=r.max_ms, counts=r.counts,
-                         socket_errors=r.socket_errors, failures=r.failures)
-        else:
-            entry['error'] = o.error
-        doc[o.target] = entry
-    return doc
+def _settings_json(args: argparse.Namespace) -> dict:
+    return {'duration_s': args.duration, 'rounds': args.rounds,
+            'round_durations_s': round_durations(args),
+            'warmup_s': args.warmup, 'connections': args.connections,
+            'workers': args.workers, 'threads': args.threads,
+            'targets': selected_targets(args)}
 
 
 def run(args: argparse.Namespace) -> int:
-    """Measure every selected target; 0 if none FAILED, 1 otherwise."""
+    """Measure every selected target in every round; 0 if none FAILED,
+    1 otherwise."""
     names = selected_targets(args)
     if not names:
         print('no target selected')
         return 2
+    durations = round_durations(args)
     wrk_bin = wrk.ensure_wrk()
     run_dir = tempfile.mkdtemp(prefix='bridge-bench-')
     settings = tg.Settings(run_dir=run_dir, workers=args.workers,
@@ -284,20 +255,38 @@ def run(args: argparse.Namespace) -> int:
                            zaqar_venv=args.zaqar_venv,
                            redis_port=args.redis_port, redis_db=args.redis_db,
                            worker_connections=connections_per_worker(args))
-    outcomes: list[Outcome] = []
+    rounds: list[Round] = []
+    errors = False
     try:
-        for name in names:
-            load = os.getloadavg()[0]
-            print('measuring %-18s (%s; load average %.2f) ...'
-                  % (name, tg.DESCRIPTIONS[name], load), flush=True)
-            outcomes.append(measure(name, settings, wrk_bin, args))
+        for number, duration in enumerate(durations, 1):
+            rnd = Round(number, os.getloadavg()[0])
+            rounds.append(rnd)
+            print('round %d/%d: %ds per target (load average %.2f)'
+                  % (number, len(durations), duration, rnd.load_average),
+                  flush=True)
+            # Each round starts every target from scratch (a new SQLite
+            # file, as a run always did), in its own directory.
+            round_settings = dataclasses.replace(
+                settings, run_dir=os.path.join(run_dir, 'round-%d' % number))
+            os.makedirs(round_settings.run_dir)
+            for name in round_order(names, number):
+                if any(r.outcomes.get(name) and r.outcomes[name].error
+                       for r in rounds[:-1]):
+                    continue  # could not be measured before: FAILED already
+                print('  measuring %-18s (%s; load average %.2f) ...'
+                      % (name, tg.DESCRIPTIONS[name], os.getloadavg()[0]),
+                      flush=True)
+                outcome = measure(name, round_settings, wrk_bin, args, duration)
+                rnd.outcomes[name] = outcome
+                errors = errors or bool(outcome.error)
     finally:
-        if args.keep_run_dir or any(o.error for o in outcomes):
+        if args.keep_run_dir or errors:
             print('servers\' configs and logs: %s' % run_dir)
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
-    print('\n'.join(report(outcomes, args)))
+    print('\n'.join(report(rounds, args)))
     if args.json:
         with open(args.json, 'w') as out:
-            json.dump(_as_json(outcomes), out, indent=2)
-    return 1 if any(o.failed for o in outcomes) else 0
+            json.dump(api_report.as_json(rounds, _settings_json(args)), out,
+                      indent=2)
+    return 1 if any(api_report.failed(rounds, n) for n in names) else 0

@@ -9,6 +9,7 @@ import pytest
 
 from bridge import conf as bridge_conf
 from bridge.bench import api
+from bridge.bench import api_report
 from bridge.bench import cli
 from bridge.bench import procs
 from bridge.bench import targets as tg
@@ -27,6 +28,7 @@ def _parse(*argv):
 def test_api_defaults_match_the_issue_workload():
     args = _parse()
     assert args.duration == 20.0
+    assert args.rounds == 3
     assert args.connections == 32
     # Every target runs with bridge-api's own [api] defaults.
     assert (args.workers, args.threads) == (_api_default('workers'),
@@ -45,7 +47,8 @@ def test_targets_subset_is_measured_in_canonical_order_and_skip_zaqar_drops_it()
 
 
 @pytest.mark.parametrize('argv', [['--targets', 'nosuch'], ['--targets', ','],
-                                  ['--connections', '0'], ['--duration', '-1']])
+                                  ['--connections', '0'], ['--duration', '-1'],
+                                  ['--rounds', '0']])
 def test_bad_arguments_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         _parse(*argv)
@@ -90,18 +93,143 @@ def test_output_without_result_line_is_an_error():
         wrk.parse_output('wrk: script error\n')
 
 
+def _at(rate, **counts):
+    """A fabricated 2-second wrk result at ``rate`` req/s."""
+    ok = wrk.parse_output(_result_line(**counts))
+    return wrk.WrkResult(**{**ok.__dict__, 'requests': int(rate * 2)})
+
+
+def _rounds(*per_round):
+    """Rounds from {target: rate or Outcome} dicts, in that order."""
+    return [api_report.Round(number, 1.0 + number / 10, {
+        name: value if isinstance(value, api_report.Outcome)
+        else api_report.Outcome(name, _at(value)) for name, value in rates.items()})
+        for number, rates in enumerate(per_round, 1)]
+
+
 def test_report_states_ratios_against_ceiling_and_zaqar():
-    ok = wrk.parse_output(_result_line())
+    rounds = _rounds({tg.NOOP: 4000, tg.ZAQAR: 400, tg.BRIDGE_SQLITE: 3000,
+                      tg.BRIDGE_POSTGRESQL: 1000})
+    text = '\n'.join(api.report(rounds, _parse('--rounds', '1')))
+    assert 'bridge-sqlite: 75% of the ceiling (round 75%; target >= 60%: met), 7.5x Zaqar (round 7.5x; target >= 5x: met)' in text
+    assert 'bridge-postgresql: 25% of the ceiling (round 25%; target >= 60%: MISSED), 2.5x Zaqar (round 2.5x; target >= 5x: MISSED)' in text
 
-    def at(rate):
-        return wrk.WrkResult(**{**ok.__dict__, 'requests': int(rate * 2)})
 
-    outcomes = [api.Outcome(tg.NOOP, at(4000)), api.Outcome(tg.ZAQAR, at(400)),
-                api.Outcome(tg.BRIDGE_SQLITE, at(3000)),
-                api.Outcome(tg.BRIDGE_POSTGRESQL, at(1000))]
-    text = '\n'.join(api.report(outcomes, _parse()))
-    assert 'bridge-sqlite: 75% of the ceiling (target >= 60%: met), 7.5x Zaqar (target >= 5x: met)' in text
-    assert 'bridge-postgresql: 25% of the ceiling (target >= 60%: MISSED), 2.5x Zaqar (target >= 5x: MISSED)' in text
+# The machine is ~25% faster in round 2 and ~25% slower in round 3.
+DRIFTING = ({tg.NOOP: 4000, tg.ZAQAR: 800, tg.BRIDGE_SQLITE: 2320},
+            {tg.NOOP: 5000, tg.ZAQAR: 1220, tg.BRIDGE_SQLITE: 3050},
+            {tg.NOOP: 3000, tg.ZAQAR: 600, tg.BRIDGE_SQLITE: 1980})
+
+
+def test_verdict_is_the_median_of_ratios_taken_within_each_round():
+    rounds = _rounds(*DRIFTING)
+    ceiling = api_report.ratios(rounds, tg.BRIDGE_SQLITE, tg.NOOP)
+    assert [round(r, 2) for r in ceiling] == [0.58, 0.61, 0.66]
+    assert api_report.median(ceiling) == pytest.approx(0.61)
+    # Not the ratio of the median rates (2320 / 4000 = 58%: MISSED).
+    text = '\n'.join(api.report(rounds, _parse()))
+    assert ('bridge-sqlite: 61% of the ceiling (rounds 58%, 61%, 66%; '
+            'target >= 60%: met), 2.9x Zaqar (rounds 2.9x, 2.5x, 3.3x; '
+            'target >= 5x: MISSED)') in text
+
+
+def test_median_of_an_even_number_of_rounds_is_the_mean_of_the_middle_two():
+    assert api_report.median([0.5, 0.7]) == pytest.approx(0.6)
+    assert api_report.median([None, 0.7, None]) == 0.7
+    assert api_report.median([None]) is None
+
+
+def test_table_lists_each_rounds_rate_the_median_and_summed_counts():
+    rounds = _rounds(*DRIFTING)
+    row = next(line for line in api.report(rounds, _parse())
+               if line.startswith(tg.BRIDGE_SQLITE))
+    # round 1..3, median, p50, p99, then counts summed over 3 rounds.
+    assert row.split()[1:10] == ['2320', '3050', '1980', '2320', '1.5', '7.0',
+                                 '150', '27', '3']
+    assert row.endswith('  ok')
+    assert api_report.latency_round(rounds, tg.BRIDGE_SQLITE).number == 1
+
+
+def test_load_average_of_every_round_is_in_the_header():
+    text = '\n'.join(api.report(_rounds(*DRIFTING), _parse()))
+    assert ('load average (1 min) at the start of each round: '
+            '1: 1.10, 2: 1.20, 3: 1.30') in text
+    assert '20s per target in 3 rounds (7s + 7s + 6s)' in text
+
+
+def test_a_failure_in_one_round_makes_the_target_failed_overall():
+    broken = api_report.Outcome(tg.BRIDGE_SQLITE, _at(3050, delete_failed=2))
+    rounds = _rounds(DRIFTING[0], {**DRIFTING[1], tg.BRIDGE_SQLITE: broken},
+                     DRIFTING[2])
+    assert api_report.failed(rounds, tg.BRIDGE_SQLITE)
+    assert api_report.failed_rounds(rounds, tg.BRIDGE_SQLITE) == [2]
+    assert not api_report.failed(rounds, tg.NOOP)
+    text = '\n'.join(api.report(rounds, _parse()))
+    assert 'FAILED (round 2)' in text
+    assert 'bridge-sqlite (round 2) FAILED: 2 delete failed' in text
+    doc = api_report.as_json(rounds, {})
+    assert doc['targets'][tg.BRIDGE_SQLITE]['failed'] is True
+    assert doc['targets'][tg.NOOP]['failed'] is False
+
+
+def test_a_round_without_the_ceiling_is_left_out_of_the_median_ratio():
+    down = api_report.Outcome(tg.NOOP, error='noop did not answer')
+    rounds = _rounds(DRIFTING[0], {**DRIFTING[1], tg.NOOP: down}, DRIFTING[2])
+    ceiling = api_report.ratios(rounds, tg.BRIDGE_SQLITE, tg.NOOP)
+    assert ceiling[1] is None
+    assert api_report.median(ceiling) == pytest.approx((0.58 + 0.66) / 2)
+    assert api_report.failed(rounds, tg.NOOP)
+    text = '\n'.join(api.report(rounds, _parse()))
+    assert '(rounds 58%, -, 66%; target >= 60%: met)' in text
+
+
+def test_json_holds_every_round_and_the_median_ratios():
+    rounds = _rounds(*DRIFTING)
+    doc = api_report.as_json(rounds, {'rounds': 3})
+    assert [r['round'] for r in doc['rounds']] == [1, 2, 3]
+    assert doc['rounds'][1]['targets'][tg.NOOP]['rate'] == 5000
+    assert doc['rounds'][2]['load_average'] == 1.3
+    assert doc['targets'][tg.BRIDGE_SQLITE]['rates'] == [2320, 3050, 1980]
+    assert doc['targets'][tg.BRIDGE_SQLITE]['counts']['post_ok'] == 150
+    ceiling = doc['ratios'][tg.BRIDGE_SQLITE]['ceiling']
+    assert ceiling['median'] == pytest.approx(0.61) and ceiling['met']
+    assert doc['ratios'][tg.BRIDGE_SQLITE]['zaqar']['met'] is False
+    json.dumps(doc)
+
+
+def test_duration_is_split_into_whole_second_rounds_summing_to_it():
+    assert api.round_durations(_parse()) == [7, 7, 6]
+    assert api.round_durations(_parse('--rounds', '2', '--duration', '6')) == [3, 3]
+    assert api.round_durations(_parse('--rounds', '1')) == [20]
+    with pytest.raises(procs.BenchError):
+        api.round_durations(_parse('--rounds', '3', '--duration', '2'))
+
+
+def test_rounds_run_one_server_at_a_time_in_alternating_order(
+        monkeypatch, capsys, tmp_path):
+    """Every target is measured once per round for that round's share of
+    --duration; a target that could not be measured is not retried."""
+    calls = []
+
+    def fake_measure(name, settings, wrk_bin, args, duration):
+        calls.append((name, duration))
+        if name == tg.BRIDGE_POSTGRESQL:
+            return api_report.Outcome(name, error='PostgreSQL is down')
+        return api_report.Outcome(name, _at(1000))
+
+    monkeypatch.setattr(api, 'measure', fake_measure)
+    monkeypatch.setattr(api.wrk, 'ensure_wrk', lambda: 'wrk')
+    monkeypatch.setattr(api.tempfile, 'mkdtemp', lambda prefix: str(tmp_path))
+    args = _parse('--skip-zaqar', '--rounds', '3', '--duration', '8')
+    assert api.run(args) == 1  # bridge-postgresql FAILED
+    assert calls == [(tg.NOOP, 3), (tg.BRIDGE_SQLITE, 3),
+                     (tg.BRIDGE_POSTGRESQL, 3),
+                     (tg.BRIDGE_SQLITE, 3), (tg.NOOP, 3),
+                     (tg.NOOP, 2), (tg.BRIDGE_SQLITE, 2)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'round-1', 'round-2', 'round-3']  # a fresh directory per round
+    out = capsys.readouterr().out
+    assert 'bridge-sqlite: 100% of the ceiling (rounds 100%, 100%, 100%' in out
 
 
 def test_workload_script_runs_full_cycles_against_the_noop_app():
