@@ -18,13 +18,14 @@ from bridge.api import hooks
 from bridge.api import messages
 from bridge.api import policy
 from bridge.api import queues
+from bridge.api import subscription_validation
 from bridge.api import subscriptions
 from bridge.api import validation
 from bridge.storage.base import Storage
 
 
 def routes(storage: Storage, limits: validation.Limits,
-           sub_limits: validation.SubscriptionLimits
+           sub_limits: subscription_validation.SubscriptionLimits
            ) -> list[tuple[str, object]]:
     """Every URI template of the API and the resource serving it."""
     queue = '/v2/queues/{queue_name}'
@@ -58,7 +59,7 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False  # "?limit=" = no limit
     errors.install(app)
-    sub_limits = validation.SubscriptionLimits.from_conf(conf)
+    sub_limits = subscription_validation.SubscriptionLimits.from_conf(conf)
     for path, resource in routes(storage, limits, sub_limits):
         app.add_route(path, resource)
     return app

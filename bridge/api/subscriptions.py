@@ -18,6 +18,7 @@ from typing import Any
 import falcon
 
 from bridge.api import errors
+from bridge.api import subscription_validation
 from bridge.api import validation
 from bridge.api import wire
 from bridge.storage import errors as storage_errors
@@ -73,14 +74,15 @@ class Collection:
     rules = {'POST': 'subscription:create', 'GET': 'subscription:get_all'}
 
     def __init__(self, storage: Storage, limits: validation.Limits,
-                 sub_limits: validation.SubscriptionLimits) -> None:
+                 sub_limits: subscription_validation.SubscriptionLimits
+                 ) -> None:
         self._storage = storage
         self._limits = limits
         self._sub_limits = sub_limits
 
     def on_post(self, req: falcon.Request, resp: falcon.Response,
                 queue_name: str) -> None:
-        new = validation.new_subscription(
+        new = subscription_validation.new_subscription(
             wire.read_json(req, self._limits, required=True), self._sub_limits)
         secret = secrets.token_urlsafe(SECRET_BYTES)
         try:
@@ -119,7 +121,8 @@ class Item:
              'DELETE': 'subscription:delete'}
 
     def __init__(self, storage: Storage, limits: validation.Limits,
-                 sub_limits: validation.SubscriptionLimits) -> None:
+                 sub_limits: subscription_validation.SubscriptionLimits
+                 ) -> None:
         self._storage = storage
         self._limits = limits
         self._sub_limits = sub_limits
@@ -132,7 +135,7 @@ class Item:
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response,
                  queue_name: str, subscription_id: str) -> None:
-        changes = validation.subscription_changes(
+        changes = subscription_validation.subscription_changes(
             wire.read_json(req, self._limits, required=True), self._sub_limits)
         if 'subscriber' in changes and \
                 not self._sub_limits.require_confirmation:
@@ -165,7 +168,7 @@ class Confirm:
 
     def on_put(self, req: falcon.Request, resp: falcon.Response,
                queue_name: str, subscription_id: str) -> None:
-        confirmed = validation.confirmation(
+        confirmed = subscription_validation.confirmation(
             wire.read_json(req, self._limits, required=True))
         self._storage.update_subscription(req.context.project, queue_name,
                                           subscription_id, confirmed=confirmed)

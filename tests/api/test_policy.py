@@ -16,6 +16,7 @@ from oslo_policy import opts as policy_opts
 
 from bridge.api import app as api_app
 from bridge.api import policy
+from bridge.api import subscription_validation
 from bridge.api import validation
 from bridge.storage.base import Storage
 
@@ -25,8 +26,9 @@ from .support import Api, assert_error
 def test_every_resource_rule_has_a_default(conf: cfg.ConfigOpts,
                                            storage: Storage) -> None:
     defined = {rule.name for rule in policy.list_rules()}
-    table = api_app.routes(storage, validation.Limits.from_conf(conf),
-                           validation.SubscriptionLimits.from_conf(conf))
+    table = api_app.routes(
+        storage, validation.Limits.from_conf(conf),
+        subscription_validation.SubscriptionLimits.from_conf(conf))
     used = {rule for _, resource in table
             for rule in getattr(resource, 'rules', {}).values()}
     assert used and used <= defined
