@@ -169,14 +169,14 @@ def test_gunicorn_options_follow_api_options_and_command_line() -> None:
     conf.set_override('workers', 3, group='api')
     options = api_cmd.gunicorn_options(conf)
     assert options['bind'] == '[::1]:9999'
+    # One thread per worker (the default) still keeps client connections
+    # alive: the sync worker class would close each after one request.
     assert (options['workers'], options['threads'],
-            options['worker_class']) == (3, 2, 'gthread')
+            options['worker_class']) == (3, 1, 'gthread')
     conf.set_override('worker_connections', 16, group='api')
     assert api_cmd.gunicorn_options(conf)['worker_connections'] == 16
-    # One thread per worker still keeps client connections alive (the
-    # sync worker class would close each after one request).
-    conf.set_override('threads', 1, group='api')
-    assert api_cmd.gunicorn_options(conf)['worker_class'] == 'gthread'
+    conf.set_override('threads', 4, group='api')
+    assert api_cmd.gunicorn_options(conf)['threads'] == 4
 
 
 def test_redact_url_hides_passwords() -> None:
