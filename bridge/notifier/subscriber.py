@@ -64,6 +64,12 @@ class DestinationRefused(ValueError):
     allow-listed it; or it does not resolve at all."""
 
 
+class Unresolved(DestinationRefused):
+    """The subscriber's host does not resolve (now). Refused when a
+    subscription is made; at delivery, the resolver may be failing for a
+    while (a DNS outage), so the notifier tries again later."""
+
+
 def parse(subscriber: str) -> Subscriber:
     """The webhook or email recipient ``subscriber`` names. ValueError
     (with a message fit for the tenant) for anything else."""
@@ -166,8 +172,8 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise DestinationRefused('The subscriber host %s does not resolve '
-                                 '(%s).' % (host, exc)) from None
+        raise Unresolved('The subscriber host %s does not resolve (%s).'
+                         % (host, exc)) from None
     addresses: list[IPAddress] = []
     for family, _, _, _, sockaddr in infos:
         if family not in (socket.AF_INET, socket.AF_INET6):
@@ -176,8 +182,8 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise DestinationRefused('The subscriber host %s does not resolve to '
-                                 'an IP address.' % host)
+        raise Unresolved('The subscriber host %s does not resolve to an IP '
+                         'address.' % host)
     return addresses
 
 

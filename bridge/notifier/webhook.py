@@ -8,7 +8,8 @@ never follows redirects. Results are classified, never raised:
 * 2xx: delivered;
 * connection error, timeout, 5xx, 408, 429: retry (``Retry-After`` kept);
 * any other status (3xx, 4xx): final;
-* destination refused by the SSRF guard: final.
+* destination refused by the SSRF guard: final; a host that does not
+  resolve (the resolver may be failing for a while): retry.
 
 SSRF guard: the host is checked with
 :func:`bridge.notifier.subscriber.check_destination` before a request (the
@@ -85,7 +86,10 @@ class WebhookSender:
             scheme, host, port, path = _target(url)
         except ValueError as exc:
             return res.final('bad webhook URL: %s' % exc)
-        refused = self._refusal(host, port)
+        try:
+            refused = self._refusal(host, port)
+        except subscriber_mod.Unresolved as exc:
+            return res.retry('cannot resolve the host: %s' % exc)
         if refused:
             return res.final('destination refused: %s' % refused)
         send_headers = {'User-Agent': _USER_AGENT, **headers}
@@ -130,6 +134,9 @@ class WebhookSender:
     # -- internals ---------------------------------------------------------
 
     def _refusal(self, host: str, port: int) -> str | None:
+        """Why the SSRF guard refuses ``host:port`` (cached for
+        ``CHECK_TTL`` seconds), or None. Raises Unresolved, which is not
+        cached, when the host does not resolve."""
         now = time.monotonic()
         cached = self._checks.get((host, port))
         if cached and cached[0] > now:
@@ -137,6 +144,8 @@ class WebhookSender:
         try:
             subscriber_mod.check_destination(host, port, self.allowed_hosts)
             reason = None
+        except subscriber_mod.Unresolved:
+            raise
         except subscriber_mod.DestinationRefused as exc:
             reason = str(exc)
         if len(self._checks) > 10000:

@@ -1,6 +1,7 @@
 """WebhookSender against a real HTTP receiver: classification of answers,
 timeouts, keep-alive, and the SSRF guard at delivery time."""
 
+import ipaddress
 import socket
 
 import pytest
@@ -106,6 +107,23 @@ def test_loopback_destinations_are_refused_at_delivery_by_default(receiver,
     assert result.outcome is res.Outcome.FINAL
     assert 'destination refused' in result.reason
     assert receiver.received() == []
+
+
+def test_a_host_that_does_not_resolve_is_retried_and_checked_afresh(
+        monkeypatch):
+    """A resolver failing for a while must not turn into lost messages:
+    the delivery is retried, and the next attempt checks the host again
+    (a refusal is remembered, a resolution failure is not)."""
+    s = sender(allowed=[])
+    url = 'http://bridge-test.invalid/a'  # never resolves (RFC 6761)
+    result = s.deliver(url, PAYLOAD, HEADERS)
+    assert result.outcome is res.Outcome.RETRY
+    assert 'resolve' in result.reason
+    monkeypatch.setattr(subscriber, 'resolve', lambda host, port: [
+        ipaddress.ip_address('127.0.0.1')])
+    result = s.deliver(url, PAYLOAD, HEADERS)
+    assert result.outcome is res.Outcome.FINAL
+    assert 'loopback' in result.reason
 
 
 def test_an_allow_listed_network_lets_deliveries_through(receiver):
