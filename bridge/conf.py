@@ -253,8 +253,10 @@ notifier_opts = [
     cfg.IntOpt('default_subscription_ttl', default=3600, min=60,
                help='Subscription time to live when the request sets none.'),
     cfg.StrOpt('public_endpoint',
-               help='Base URL of this API as subscribers reach it (for '
-                    'confirmation links); default: the request URL.'),
+               help='Base URL of this API as subscribers reach it, e.g. '
+                    'https://bridge.example.net:8888 (for confirmation '
+                    'links); unset: the links are paths only '
+                    '(/v2/queues/...).'),
 ]
 
 smtp_group = cfg.OptGroup('smtp', title='Email delivery (mailto: subscribers)')

@@ -137,12 +137,18 @@ class Item:
                  queue_name: str, subscription_id: str) -> None:
         changes = subscription_validation.subscription_changes(
             wire.read_json(req, self._limits, required=True), self._sub_limits)
+        project = req.context.project
         if 'subscriber' in changes and \
-                not self._sub_limits.require_confirmation:
-            changes['confirmed'] = True  # nobody would ever confirm it
+                not self._sub_limits.require_confirmation and \
+                changes['subscriber'] != self._storage.get_subscription(
+                    project, queue_name, subscription_id).subscriber:
+            # A new subscriber starts unconfirmed, and nobody would ever
+            # confirm it. (The same subscriber again keeps its state: a
+            # paused subscription stays paused.)
+            changes['confirmed'] = True
         try:
             self._storage.update_subscription(
-                req.context.project, queue_name, subscription_id, **changes)
+                project, queue_name, subscription_id, **changes)
         except storage_errors.Conflict:
             raise _already_subscribed()
         resp.status = falcon.HTTP_204

@@ -385,6 +385,18 @@ def test_confirm_false_unconfirms(api: Api) -> None:
     assert api.get(item).json['confirmed'] is False
 
 
+def test_a_paused_subscription_stays_paused_when_patched_with_its_subscriber(
+        api: Api) -> None:
+    item = S + '/' + subscribe(api)
+    api.put(item + '/confirm', json={'confirmed': False})
+    assert api.patch(item, json={'subscriber': HOOK, 'ttl': 900}) \
+        .status_code == 204
+    assert api.get(item).json['confirmed'] is False
+    # A new subscriber needs no confirmation here: it is delivered to.
+    assert api.patch(item, json={'subscriber': OTHER_HOOK}).status_code == 204
+    assert api.get(item).json['confirmed'] is True
+
+
 @pytest.mark.parametrize('body', [{}, {'confirmed': 'true'},
                                   {'confirmed': 1}, {'confirmed': None},
                                   [True], True])
