@@ -9,7 +9,8 @@ import falcon
 from bridge.api import errors
 from bridge.api import validation
 from bridge.api import wire
-from bridge.storage.base import NewMessage, Storage
+from bridge.storage.base import Storage
+from bridge.storage.models import NewMessage
 
 
 class Collection:

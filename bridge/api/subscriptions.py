@@ -22,7 +22,8 @@ from bridge.api import subscription_validation
 from bridge.api import validation
 from bridge.api import wire
 from bridge.storage import errors as storage_errors
-from bridge.storage.base import Storage, Subscription
+from bridge.storage.base import Storage
+from bridge.storage.models import Subscription
 
 #: Bytes of randomness in a subscription secret (base64url: 43 characters).
 SECRET_BYTES = 32

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Sequence
 
 from oslo_config import cfg
 
-from bridge.storage.base import NewMessage
+from bridge.storage.models import NewMessage
 
 QUEUE_NAME_RE = re.compile(r'^[a-zA-Z0-9_\-.]{1,64}$')
 PROJECT_ID_MAX_LEN = 256

@@ -16,7 +16,7 @@ import falcon
 
 from bridge.api import errors
 from bridge.api import validation
-from bridge.storage.base import Message
+from bridge.storage.models import Message
 
 
 def read_body(req: falcon.Request, limits: validation.Limits,

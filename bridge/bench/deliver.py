@@ -47,7 +47,7 @@ from bridge import conf as bridge_conf
 from bridge import storage as bridge_storage
 from bridge.bench import noop_deliverer, procs
 from bridge.bench.receiver import Receiver
-from bridge.storage import base
+from bridge.storage import base, models
 
 SUBSCRIBERS = (1, 10, 100)
 TICK = 0.01
@@ -113,7 +113,7 @@ class Measure:
 def _post(store: base.Storage, queue: str, seq: int, count: int) -> None:
     now = time.time()
     store.post_messages(procs.BENCH_PROJECT, queue, [
-        base.NewMessage(body={'event_type': 'bench.deliver', 'seq': seq + i,
+        models.NewMessage(body={'event_type': 'bench.deliver', 'seq': seq + i,
                               'posted': now}, ttl=3600)
         for i in range(count)])
 

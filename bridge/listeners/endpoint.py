@@ -36,7 +36,7 @@ import oslo_messaging
 from oslo_log import log
 
 from bridge import translation
-from bridge.storage import base, errors
+from bridge.storage import base, errors, models
 
 LOG = log.getLogger(__name__)
 
@@ -165,15 +165,15 @@ class BridgeEndpoint:
         return None
 
     def _translate(self, notes: Iterable[translation.Notification]
-                   ) -> tuple[list[base.Post], int]:
-        grouped: dict[tuple[str, str], list[base.NewMessage]] = {}
-        dead: list[base.NewMessage] = []
+                   ) -> tuple[list[models.Post], int]:
+        grouped: dict[tuple[str, str], list[models.NewMessage]] = {}
+        dead: list[models.NewMessage] = []
         dropped = 0
         for note in notes:
             result = translation.translate(note, self.rules)
             if isinstance(result, translation.Routed):
                 grouped.setdefault((result.project_id, result.queue), []).append(
-                    base.NewMessage(body=result.body,
+                    models.NewMessage(body=result.body,
                                     ttl=result.ttl or self.default_ttl,
                                     dedup_key=result.dedup_key))
             elif isinstance(result, translation.Dropped):
@@ -183,25 +183,25 @@ class BridgeEndpoint:
                           note.message_id, result.reason)
                 dead.append(self._dead_letter(note.message_id, result.reason,
                                               result.body))
-        posts = [base.Post(project, queue, msgs, max_depth=self.max_depth)
+        posts = [models.Post(project, queue, msgs, max_depth=self.max_depth)
                  for (project, queue), msgs in grouped.items()]
         if dead:
-            posts.append(base.Post(self.dead_letter_project,
+            posts.append(models.Post(self.dead_letter_project,
                                    self.dead_letter_queue, dead,
                                    max_depth=self.max_depth))
         return posts, dropped
 
     def _dead_letter(self, message_id: str, reason: str,
-                     notification: dict[str, Any]) -> base.NewMessage:
-        return base.NewMessage(
+                     notification: dict[str, Any]) -> models.NewMessage:
+        return models.NewMessage(
             body={'reason': reason, 'notification': notification},
             ttl=self.dead_letter_ttl, dedup_key=message_id)
 
-    def _is_dead_letter(self, post: base.Post) -> bool:
+    def _is_dead_letter(self, post: models.Post) -> bool:
         return (post.project == self.dead_letter_project
                 and post.queue == self.dead_letter_queue)
 
-    def _store_one_by_one(self, posts: Sequence[base.Post]
+    def _store_one_by_one(self, posts: Sequence[models.Post]
                           ) -> tuple[int, int]:
         """Write each queue's share alone; a tenant share that still fails
         (other than Unavailable) is dead-lettered message by message.
@@ -219,7 +219,7 @@ class BridgeEndpoint:
                     rescued += len(post.messages)
         return evicted, rescued
 
-    def _rescue(self, post: base.Post, msg: base.NewMessage,
+    def _rescue(self, post: models.Post, msg: models.NewMessage,
                 exc: Exception) -> None:
         """Dead-letter one message that its tenant queue refused: with its
         body if possible, else with its address only."""
@@ -229,7 +229,7 @@ class BridgeEndpoint:
         for detail in ({**where, 'message': msg.body}, where):
             letter = self._dead_letter(msg.dedup_key or '', reason, detail)
             try:
-                self.storage.post_many([base.Post(
+                self.storage.post_many([models.Post(
                     self.dead_letter_project, self.dead_letter_queue,
                     [letter])])
                 self.counters.add(dead_lettered=1)

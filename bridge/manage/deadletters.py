@@ -34,7 +34,7 @@ import time
 from typing import Any, Callable, Iterator, TextIO
 
 from bridge import translation
-from bridge.storage import base, errors
+from bridge.storage import base, errors, models
 from bridge.translation import model
 
 PAGE_SIZE = 100
@@ -46,7 +46,7 @@ class Replay:
 
     project: str
     queue: str
-    message: base.NewMessage
+    message: models.NewMessage
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _plan_notification(note: dict[str, Any], rules: translation.Rules,
                               for name in model.NOTIFICATION_FIELDS}
     result = translation.translate(translation.Notification(**fields), rules)
     if isinstance(result, translation.Routed):
-        return Replay(result.project_id, result.queue, base.NewMessage(
+        return Replay(result.project_id, result.queue, models.NewMessage(
             body=result.body, ttl=result.ttl or default_ttl,
             dedup_key=result.dedup_key))
     if isinstance(result, translation.Dropped):
@@ -93,12 +93,12 @@ def _plan_refused(note: dict[str, Any], default_ttl: int) -> Replay | Keep:
         return Keep('unreadable', 'only the address %s/%s was kept, not the '
                                   'message' % (project, queue))
     dedup = message.get('id') if isinstance(message.get('id'), str) else None
-    return Replay(project, queue, base.NewMessage(
+    return Replay(project, queue, models.NewMessage(
         body=message, ttl=default_ttl, dedup_key=dedup))
 
 
 def letters(store: base.Storage, project: str, queue: str, *,
-            include_claimed: bool) -> Iterator[base.Message]:
+            include_claimed: bool) -> Iterator[models.Message]:
     """Every unexpired message of the queue, oldest first, page by page
     (deleting messages already yielded does not disturb the paging)."""
     marker = None
@@ -212,7 +212,7 @@ class Replayer:
                 self.out.flush()
         return summary
 
-    def _one(self, message: base.Message, summary: Summary,
+    def _one(self, message: models.Message, summary: Summary,
              dry_run: bool) -> None:
         outcome = plan(message.body, self.rules, self.default_ttl)
         if isinstance(outcome, Keep):
@@ -225,10 +225,10 @@ class Replayer:
         summary.stored += 1
         summary.queues[where] += 1
 
-    def _store(self, message: base.Message, outcome: Replay, where: str,
+    def _store(self, message: models.Message, outcome: Replay, where: str,
                summary: Summary) -> bool:
         try:
-            self.store.post_many([base.Post(outcome.project, outcome.queue,
+            self.store.post_many([models.Post(outcome.project, outcome.queue,
                                             [outcome.message],
                                             max_depth=self.max_depth)])
         except errors.Unavailable:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 
-from bridge.storage import base
+from bridge.storage import models
 
 
-def url(public_endpoint: str | None, sub: base.Subscription) -> str:
+def url(public_endpoint: str | None, sub: models.Subscription) -> str:
     """Where the subscription is confirmed (a path when no public endpoint
     is configured)."""
     path = '/v2/queues/%s/subscriptions/%s/confirm' % (sub.queue, sub.id)
@@ -22,7 +22,7 @@ def url(public_endpoint: str | None, sub: base.Subscription) -> str:
 
 
 def webhook_payload(public_endpoint: str | None,
-                    sub: base.Subscription) -> bytes:
+                    sub: models.Subscription) -> bytes:
     """The JSON body POSTed to a webhook subscriber."""
     return json.dumps({
         'Message_Type': 'SubscriptionConfirmation',
@@ -35,11 +35,11 @@ def webhook_payload(public_endpoint: str | None,
     }, separators=(',', ':')).encode('utf-8')
 
 
-def email_subject(sub: base.Subscription) -> str:
+def email_subject(sub: models.Subscription) -> str:
     return 'Confirm your subscription to queue %s' % sub.queue
 
 
-def email_text(public_endpoint: str | None, sub: base.Subscription,
+def email_text(public_endpoint: str | None, sub: models.Subscription,
                address: str) -> str:
     return ('You (or someone) subscribed %s to the messages of queue %s.\n\n'
             'To receive them, confirm the subscription with an '

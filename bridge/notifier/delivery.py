@@ -47,7 +47,7 @@ from bridge.notifier import retry
 from bridge.notifier import signing
 from bridge.notifier import subscriber as subscriber_mod
 from bridge.notifier import webhook
-from bridge.storage import base
+from bridge.storage import base, models
 from bridge.storage import errors
 
 LOG = log.getLogger(__name__)
@@ -101,7 +101,7 @@ def matches(options: dict[str, Any], body: Any) -> bool:
                for p in patterns)
 
 
-def webhook_payload(sub: base.Subscription, msg: base.Message) -> bytes:
+def webhook_payload(sub: models.Subscription, msg: models.Message) -> bytes:
     return json.dumps({'body': msg.body, 'ttl': msg.ttl,
                        'queue_name': sub.queue,
                        'Message_Type': 'Notification',
@@ -135,12 +135,12 @@ class Deliverer:
         self.clock = clock
         self._metadata: cache.TtlCache[dict] = cache.TtlCache(
             QUEUE_POLICY_TTL)
-        self._pages: cache.TtlCache[list[base.Message]] = cache.TtlCache(
+        self._pages: cache.TtlCache[list[models.Message]] = cache.TtlCache(
             PAGE_TTL)
 
     # -- one run ---------------------------------------------------------
 
-    def run(self, sub: base.Subscription) -> RunSummary:
+    def run(self, sub: models.Subscription) -> RunSummary:
         """Deliver what ``sub`` has pending, then release it."""
         summary = RunSummary()
         try:
@@ -162,7 +162,7 @@ class Deliverer:
 
     # -- helpers used by _Run ----------------------------------------------
 
-    def policy(self, sub: base.Subscription) -> retry.RetryPolicy:
+    def policy(self, sub: models.Subscription) -> retry.RetryPolicy:
         return retry.RetryPolicy.from_options(
             self.opts, self._queue_metadata(sub.project, sub.queue),
             sub.options)
@@ -175,8 +175,8 @@ class Deliverer:
                 return {}
         return self._metadata.get((project, queue), load)
 
-    def page(self, sub: base.Subscription, cursor: int,
-             limit: int) -> list[base.Message]:
+    def page(self, sub: models.Subscription, cursor: int,
+             limit: int) -> list[models.Message]:
         """Up to ``limit`` messages of the queue after ``cursor``, in
         marker order (delayed and claimed ones too: subscribers get every
         message when it is posted, as in Zaqar)."""
@@ -187,14 +187,14 @@ class Deliverer:
                 echo=True, include_claimed=True,
                 include_delayed=True).messages)
 
-    def _record(self, sub: base.Subscription, summary: RunSummary, *,
+    def _record(self, sub: models.Subscription, summary: RunSummary, *,
                 release: bool, **changes: Any) -> bool:
         """Write ``sub`` with ``changes`` (Subscription field names)
         applied, as a full state, so nothing recorded before is lost;
         False if the lease was lost."""
         def get(name: str) -> Any:
             return changes[name] if name in changes else getattr(sub, name)
-        outcome = base.DeliveryOutcome(
+        outcome = models.DeliveryOutcome(
             cursor=get('cursor'), failures=get('failures'),
             next_attempt=get('next_attempt'), success_at=get('last_success'),
             error=get('last_error'), error_at=get('last_error_at'),
@@ -211,7 +211,7 @@ class Deliverer:
 class _Run:
     """The state of one run over one subscription."""
 
-    def __init__(self, deliverer: Deliverer, sub: base.Subscription,
+    def __init__(self, deliverer: Deliverer, sub: models.Subscription,
                  target: subscriber_mod.Subscriber,
                  summary: RunSummary) -> None:
         self.d = deliverer
@@ -228,7 +228,7 @@ class _Run:
             self.sub = dataclasses.replace(self.sub, **changes)
         return ok
 
-    def pages(self) -> Iterator[tuple[list[base.Message], bool]]:
+    def pages(self) -> Iterator[tuple[list[models.Message], bool]]:
         """Pages of messages after the cursor, each with whether it is the
         last of this run: until caught up, or the run budget is spent."""
         started = time.monotonic()
@@ -277,7 +277,7 @@ class _Run:
             changes['cursor'] = skipped_to
         self.record(release=True, **changes)
 
-    def handle(self, msg: base.Message, release: bool = False) -> bool:
+    def handle(self, msg: models.Message, release: bool = False) -> bool:
         """Send one message and record its outcome (releasing the lease
         with ``release``); False when the run must end (retry scheduled
         and lease released, or lease lost)."""
@@ -320,7 +320,7 @@ class _Run:
                            next_attempt=0.0, last_error=reason,
                            last_error_at=now)
 
-    def send(self, msg: base.Message) -> res.Result:
+    def send(self, msg: models.Message) -> res.Result:
         if isinstance(self.target, subscriber_mod.Email):
             body = msg.body
             event_type = body.get('event_type') \

@@ -30,7 +30,7 @@ from oslo_log import log
 from bridge.notifier import delivery
 from bridge.notifier import email as email_mod
 from bridge.notifier import webhook
-from bridge.storage import base
+from bridge.storage import base, models
 from bridge.storage import errors
 
 LOG = log.getLogger(__name__)
@@ -157,7 +157,7 @@ class NotifierService:
         self._wake.wait(seconds)
         self._wake.clear()
 
-    def _work(self, sub: base.Subscription) -> None:
+    def _work(self, sub: models.Subscription) -> None:
         try:
             summary = self.deliverer.run(sub)
             self._count(summary)

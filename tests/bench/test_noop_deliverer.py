@@ -9,7 +9,7 @@ import uuid
 from bridge.bench import noop_deliverer
 from bridge.bench.receiver import Receiver
 from bridge.notifier import delivery
-from bridge.storage import base
+from bridge.storage import models
 
 
 def test_the_noop_deliverer_delivers_exactly_the_count_asked_for_and_reports_a_rate():
@@ -27,11 +27,11 @@ def test_the_noop_deliverer_delivers_exactly_the_count_asked_for_and_reports_a_r
 def test_a_noop_delivery_body_matches_the_notifiers_in_fields_and_size():
     sub_id = str(uuid.uuid4())
     ours = noop_deliverer.payload('deliver-noop-abc123', sub_id, 7)
-    sub = base.Subscription(
+    sub = models.Subscription(
         id=sub_id, project='bench', queue='deliver-burst-10-abc123',
         subscriber='http://127.0.0.1:1/q/0', ttl=3600, options={},
         created=0.0, secret='s', confirmed=True, cursor=0)
-    msg = base.Message(id=str(uuid.uuid4()), ttl=3600, created=0.0, marker=1,
+    msg = models.Message(id=str(uuid.uuid4()), ttl=3600, created=0.0, marker=1,
                        body={'event_type': 'bench.deliver', 'seq': 7,
                              'posted': time.time()})
     theirs = delivery.webhook_payload(sub, msg)

@@ -16,7 +16,7 @@ import yaml
 
 from bridge import storage as bridge_storage
 from bridge import translation
-from bridge.storage import base
+from bridge.storage import base, models
 from tests.listeners.conftest import load_samples, make_conf
 
 BIN = pathlib.Path(sys.executable).parent
@@ -38,7 +38,7 @@ class Setup:
             [str(BIN / 'bridge-manage'), '--config-file', str(self.path),
              *args], capture_output=True, text=True, timeout=timeout)
 
-    def letters(self) -> list[base.Message]:
+    def letters(self) -> list[models.Message]:
         return self.store.list_messages(DEAD_PROJECT, DEAD_QUEUE, limit=1000,
                                         echo=True, include_claimed=True
                                         ).messages

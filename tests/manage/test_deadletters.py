@@ -12,7 +12,7 @@ import uuid
 from bridge import translation
 from bridge.listeners import endpoint as bridge_endpoint
 from bridge.manage import deadletters
-from bridge.storage import base
+from bridge.storage import base, models
 from tests.listeners.conftest import as_listener_message
 from tests.manage.conftest import (DEAD_PROJECT, DEAD_QUEUE, Setup,
                                    narrowed_rules, write_conf)
@@ -129,7 +129,7 @@ def test_replay_limit_and_progress_lines(setup: Setup, samples: list[dict]
         sample = dict(cinder, message_id=str(uuid.uuid4()))
         note = bridge_endpoint.to_notification('info',
                                                as_listener_message(sample))
-        stranded.append(base.NewMessage(
+        stranded.append(models.NewMessage(
             body={'reason': 'no routing rule matches',
                   'notification': translation.model.original_body(note)},
             ttl=3600, dedup_key=note.message_id))
@@ -153,12 +153,12 @@ def test_refused_letters_are_stored_as_kept_and_address_only_ones_stay(
     message = {'version': 1, 'id': 'evt-1', 'event_type': 'volume.create.end',
                'project_id': 'p1', 'payload': {'size': 1}}
     setup.store.post_messages(DEAD_PROJECT, DEAD_QUEUE, [
-        base.NewMessage(body={'reason': 'storing in p1/cinder-events failed',
+        models.NewMessage(body={'reason': 'storing in p1/cinder-events failed',
                               'notification': {'project_id': 'p1',
                                                'queue': 'cinder-events',
                                                'message': message}},
                         ttl=3600),
-        base.NewMessage(body={'reason': 'storing in p2/q failed',
+        models.NewMessage(body={'reason': 'storing in p2/q failed',
                               'notification': {'project_id': 'p2',
                                                'queue': 'q'}}, ttl=3600),
     ])
@@ -180,7 +180,7 @@ class RefusingStorage:
         self._store = store
         self._project = project
 
-    def post_many(self, posts: list[base.Post]) -> int:
+    def post_many(self, posts: list[models.Post]) -> int:
         if any(p.project == self._project for p in posts):
             raise ValueError('queue refuses the message')
         return self._store.post_many(posts)

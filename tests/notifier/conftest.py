@@ -17,7 +17,7 @@ from oslo_config import cfg
 from bridge import conf as bridge_conf
 from bridge import storage as bridge_storage
 from bridge.notifier import service as notifier_service
-from bridge.storage import base
+from bridge.storage import base, models
 
 from tests.notifier.receiver import Receiver
 from tests.notifier.smtp import SmtpServer
@@ -85,7 +85,7 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 def subscribe(store: base.Storage, project: str, queue: str,
-              subscriber: str, **options: Any) -> base.Subscription:
+              subscriber: str, **options: Any) -> models.Subscription:
     return store.create_subscription(
         project, queue, subscriber, ttl=3600, options=options,
         secret='s3cret-' + uuid.uuid4().hex, confirmed=True)
@@ -95,7 +95,7 @@ def post(store: base.Storage, project: str, queue: str, count: int,
          event_type: str = EVENT, start: int = 0) -> list[str]:
     """Post ``count`` messages whose bodies carry ``seq`` = start, ..."""
     return store.post_messages(project, queue, [
-        base.NewMessage(body={'event_type': event_type, 'seq': start + i},
+        models.NewMessage(body={'event_type': event_type, 'seq': start + i},
                         ttl=3600)
         for i in range(count)])
 

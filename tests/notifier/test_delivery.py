@@ -9,7 +9,7 @@ import time
 
 from bridge.notifier import delivery, signing
 from bridge.notifier.service import NotifierService
-from bridge.storage import base
+from bridge.storage import models
 from tests.notifier.conftest import (EVENT, make_conf, post, subscribe,
                                      wait_until)
 
@@ -118,7 +118,7 @@ def test_event_type_filters_pick_the_messages_a_subscriber_gets(
                                'image.update']):
         post(store, project, 'q', 1, event_type=event, start=i)
     store.post_messages(project, 'q',
-                        [base.NewMessage(body='not an object', ttl=60)])
+                        [models.NewMessage(body='not an object', ttl=60)])
     run_notifier(make_conf(sqlite_url), store)
     assert len(receiver.wait_for(6, '/all')) == 6
     got = receiver.wait_for(3, '/picky')
@@ -244,10 +244,10 @@ def test_a_run_stops_when_another_notifier_took_the_lease(
 
 
 def test_payload_is_zaqar_shaped_plus_ids():
-    sub = base.Subscription(id='s', project='p', queue='q', subscriber='x',
+    sub = models.Subscription(id='s', project='p', queue='q', subscriber='x',
                             ttl=1, options={}, created=0, secret='k',
                             confirmed=True, cursor=0)
-    msg = base.Message(id='m', body={'a': 1}, ttl=60, created=0, marker=1)
+    msg = models.Message(id='m', body={'a': 1}, ttl=60, created=0, marker=1)
     assert json.loads(delivery.webhook_payload(sub, msg)) == {
         'body': {'a': 1}, 'ttl': 60, 'queue_name': 'q',
         'Message_Type': 'Notification', 'message_id': 'm',

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Iterable
 
-from bridge.storage import base
+from bridge.storage import base, models
 
 TTL = 3600
 
 
 def new(body: Any, ttl: int = TTL, delay: int = 0,
-        dedup_key: str | None = None) -> base.NewMessage:
-    return base.NewMessage(body=body, ttl=ttl, delay=delay,
+        dedup_key: str | None = None) -> models.NewMessage:
+    return models.NewMessage(body=body, ttl=ttl, delay=delay,
                            dedup_key=dedup_key)
 
 
@@ -32,7 +32,7 @@ def post_numbers(storage: base.Storage, project: str, queue: str,
     return ids
 
 
-def bodies(page: base.MessagePage) -> list[Any]:
+def bodies(page: models.MessagePage) -> list[Any]:
     return [m.body for m in page.messages]
 
 

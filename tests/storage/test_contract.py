@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bridge.storage import base, errors
+from bridge.storage import errors, models
 from .support import (
     TTL, bodies, claim_all, new, post, post_numbers, run_threads)
 
@@ -270,7 +270,7 @@ def test_readers_paging_during_concurrent_posts_never_skip_a_message(
     with next_marker (keeping its marker on an empty page) must still see
     every message exactly once, in marker order."""
     done = threading.Event()
-    seen: list[base.Message] = []
+    seen: list[models.Message] = []
 
     def write(writer: int) -> None:
         for n in range(scale.posts_per_writer):
@@ -622,10 +622,10 @@ def test_post_many_writes_every_queue_and_applies_each_depth(
         storage, project):
     post_numbers(storage, project, 'a', range(3))
     evicted = storage.post_many([
-        base.Post(project, 'a', [new(3), new(4, dedup_key='k')],
+        models.Post(project, 'a', [new(3), new(4, dedup_key='k')],
                   max_depth=4),
-        base.Post(project, 'b', [new('x', dedup_key='k')], client_id='c'),
-        base.Post(project, 'a', [new(5, dedup_key='k')], max_depth=4),
+        models.Post(project, 'b', [new('x', dedup_key='k')], client_id='c'),
+        models.Post(project, 'a', [new(5, dedup_key='k')], max_depth=4),
     ])
     assert evicted == 1
     assert bodies(storage.list_messages(project, 'a')) == [1, 2, 3, 4]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bridge.storage import base
+from bridge.storage import base, models
 from bridge.storage.sql import SqlStorage
 
 from .conftest import backend_url, make_conf
@@ -30,7 +30,7 @@ class Preparer:
         self.bodies = bodies
         self.seen: list[dict[str, Any]] = []
 
-    def __call__(self, metadata: dict[str, Any]) -> list[base.NewMessage]:
+    def __call__(self, metadata: dict[str, Any]) -> list[models.NewMessage]:
         self.seen.append(metadata)
         if metadata.get('closed'):
             raise Refused()

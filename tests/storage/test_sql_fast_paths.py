@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.storage import base
+from bridge.storage import models
 from bridge.storage.sql import SqlStorage, sqlite_writes
 
 from .conftest import backend_url, make_conf
 
 
-def _prepare(metadata: dict) -> list[base.NewMessage]:
-    return [base.NewMessage(body=n, ttl=metadata.get('ttl', 3600))
+def _prepare(metadata: dict) -> list[models.NewMessage]:
+    return [models.NewMessage(body=n, ttl=metadata.get('ttl', 3600))
             for n in range(3)]
 
 

@@ -109,13 +109,13 @@ def test_a_value_too_long_for_its_column_is_invalid_not_unavailable(
         backend, tmp_path):
     """Retrying cannot store it, so callers must not be told to retry (the
     listener dead-letters such an event instead of requeueing it forever)."""
-    from bridge.storage import base, errors
+    from bridge.storage import errors, models
     storage = from_url(backend_url(backend, str(tmp_path)), make_conf())
     storage.ensure_schema()
     try:
         with pytest.raises(errors.Invalid):
             storage.post_messages('p-invalid', 'q', [
-                base.NewMessage(body={}, ttl=60, dedup_key='k' * 4096)])
+                models.NewMessage(body={}, ttl=60, dedup_key='k' * 4096)])
         assert storage.list_messages('p-invalid', 'q', echo=True).messages == []
     finally:
         storage.close()

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from bridge.storage import base, errors
+from bridge.storage import errors, models
 from .support import post, run_threads
 
 #: Long enough to outlive any test; short enough that leftovers of a run
@@ -273,7 +273,7 @@ def test_an_unconfirmed_subscription_is_leased_once_to_send_the_request(
     [leased] = lease_ours(storage, 'n1', project)
     assert leased.id == sub.id and leased.confirmation_sent is False
     assert storage.record_delivery(
-        leased, 'n1', base.DeliveryOutcome(cursor=leased.cursor, failures=0,
+        leased, 'n1', models.DeliveryOutcome(cursor=leased.cursor, failures=0,
                                            confirmation_sent=True),
         release=True)
     assert storage.get_subscription(project, 'q',
@@ -291,7 +291,7 @@ def test_a_leased_subscription_is_not_leased_again_until_released(
     assert lease_ours(storage, 'n2', project) == []
     assert lease_ours(storage, 'n1', project) == []
     assert storage.record_delivery(
-        leased, 'n1', base.DeliveryOutcome(cursor=leased.cursor, failures=1),
+        leased, 'n1', models.DeliveryOutcome(cursor=leased.cursor, failures=1),
         release=True)
     assert [s.id for s in lease_ours(storage, 'n2', project)] == [leased.id]
 
@@ -331,14 +331,14 @@ def test_an_expired_lease_is_taken_over_and_its_owner_can_write_no_more(
     later = now + LEASE + 1
     [theirs] = lease_ours(storage, 'n2', project, now=later)
     assert theirs.id == sub.id
-    refused = base.DeliveryOutcome(cursor=mine.cursor + 1, failures=0,
+    refused = models.DeliveryOutcome(cursor=mine.cursor + 1, failures=0,
                                    success_at=now, error='late')
     assert storage.record_delivery(mine, 'crashed', refused) is False
     assert storage.record_delivery(mine, 'crashed', refused,
                                    release=True) is False
     assert storage.get_subscription(project, 'q', sub.id) == sub
     assert storage.record_delivery(
-        theirs, 'n2', base.DeliveryOutcome(cursor=sub.cursor + 1,
+        theirs, 'n2', models.DeliveryOutcome(cursor=sub.cursor + 1,
                                            failures=0))
     assert storage.get_subscription(project, 'q',
                                     sub.id).cursor == sub.cursor + 1
@@ -349,12 +349,12 @@ def test_recording_without_release_keeps_the_lease(storage, project):
     post(storage, project, 'q', ['a', 'b'])
     [leased] = lease_ours(storage, 'n1', project)
     assert storage.record_delivery(
-        leased, 'n1', base.DeliveryOutcome(cursor=leased.cursor + 1,
+        leased, 'n1', models.DeliveryOutcome(cursor=leased.cursor + 1,
                                            failures=0))
     assert lease_ours(storage, 'n2', project) == []
     # Still held by n1, which may keep writing.
     assert storage.record_delivery(
-        leased, 'n1', base.DeliveryOutcome(cursor=leased.cursor + 2,
+        leased, 'n1', models.DeliveryOutcome(cursor=leased.cursor + 2,
                                            failures=0), release=True)
     assert lease_ours(storage, 'n2', project) == []  # caught up
 
@@ -365,11 +365,11 @@ def test_delivery_outcomes_are_stored(storage, project):
     [leased] = lease_ours(storage, 'n1', project)
     now = time.time()
     assert storage.record_delivery(
-        leased, 'n1', base.DeliveryOutcome(
+        leased, 'n1', models.DeliveryOutcome(
             cursor=sub.cursor + 1, failures=0, success_at=now - 5,
             error='HTTP 503', error_at=now - 10), release=False)
     assert storage.record_delivery(
-        leased, 'n1', base.DeliveryOutcome(
+        leased, 'n1', models.DeliveryOutcome(
             cursor=sub.cursor + 1, failures=3, next_attempt=now + 30,
             error='timed out', error_at=now), release=True)
     got = storage.get_subscription(project, 'q', sub.id)
@@ -389,10 +389,10 @@ def test_the_cursor_never_moves_back(storage, project):
     post(storage, project, 'q', ['a', 'b'])
     [leased] = lease_ours(storage, 'n1', project)
     storage.record_delivery(
-        leased, 'n1', base.DeliveryOutcome(cursor=sub.cursor + 2,
+        leased, 'n1', models.DeliveryOutcome(cursor=sub.cursor + 2,
                                            failures=0))
     storage.record_delivery(
-        leased, 'n1', base.DeliveryOutcome(cursor=sub.cursor + 1,
+        leased, 'n1', models.DeliveryOutcome(cursor=sub.cursor + 1,
                                            failures=0), release=True)
     assert storage.get_subscription(project, 'q',
                                     sub.id).cursor == sub.cursor + 2
@@ -407,7 +407,7 @@ def test_changing_the_subscriber_drops_the_lease(storage, project):
     # The old holder's outcome is refused; the new address needs a
     # confirmation request, which another notifier may send at once.
     assert storage.record_delivery(
-        leased, 'n1', base.DeliveryOutcome(cursor=leased.cursor + 1,
+        leased, 'n1', models.DeliveryOutcome(cursor=leased.cursor + 1,
                                            failures=0)) is False
     [again] = lease_ours(storage, 'n2', project)
     assert again.subscriber == HOOK + '/new' and again.confirmed is False
@@ -419,7 +419,7 @@ def test_recording_for_a_deleted_subscription_is_refused(storage, project):
     [leased] = lease_ours(storage, 'n1', project)
     storage.delete_subscription(project, 'q', sub.id)
     assert storage.record_delivery(
-        leased, 'n1', base.DeliveryOutcome(cursor=leased.cursor + 1,
+        leased, 'n1', models.DeliveryOutcome(cursor=leased.cursor + 1,
                                            failures=0)) is False
 
 

@@ -30,7 +30,7 @@ from pymongo import UpdateOne
 from pymongo import errors as mongo_errors
 
 from bridge.storage import errors
-from bridge.storage.base import Claim, Message
+from bridge.storage.models import Claim, Message
 from bridge.storage.mongodb import connection
 from bridge.storage.mongodb import documents as docs
 from bridge.storage.mongodb.connection import Collections

@@ -51,7 +51,7 @@ from typing import Any, Mapping
 
 import bson
 
-from bridge.storage.base import Message
+from bridge.storage.models import Message
 
 PENDING = 0
 DONE = 1

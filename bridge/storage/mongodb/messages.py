@@ -20,7 +20,7 @@ from typing import Any, Sequence
 from pymongo import errors as mongo_errors
 
 from bridge.storage import errors
-from bridge.storage.base import Message, MessagePage, NewMessage, QueueStats
+from bridge.storage.models import Message, MessagePage, NewMessage, QueueStats
 from bridge.storage.mongodb import documents as docs
 from bridge.storage.mongodb.claims import Claims
 from bridge.storage.mongodb.connection import Collections

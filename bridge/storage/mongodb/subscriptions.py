@@ -46,7 +46,7 @@ import pymongo
 from pymongo import errors as mongo_errors
 from pymongo.collection import Collection
 
-from bridge.storage import base, errors
+from bridge.storage import errors, models
 from bridge.storage.mongodb import documents as docs
 
 #: Compare-and-set rounds an update may lose to concurrent writers.
@@ -60,8 +60,8 @@ def _key(subscriber: str) -> str:
                           ).hexdigest()
 
 
-def _to_subscription(doc: Mapping[str, Any]) -> base.Subscription:
-    return base.Subscription(
+def _to_subscription(doc: Mapping[str, Any]) -> models.Subscription:
+    return models.Subscription(
         id=doc['_id'], project=doc['p'], queue=doc['q'],
         subscriber=doc['s'], ttl=doc['t'],
         options=docs.load_json(doc['o'], {}), created=doc['cr'],
@@ -111,7 +111,7 @@ class Subscriptions:
 
     def create(self, project: str, queue: str, subscriber: str, *,
                ttl: int, options: dict[str, Any], secret: str,
-               confirmed: bool, now: float) -> base.Subscription:
+               confirmed: bool, now: float) -> models.Subscription:
         key = _key(subscriber)
         for _ in range(_ATTEMPTS):
             incarnation, newest = self._newest(project, queue)
@@ -151,12 +151,12 @@ class Subscriptions:
         return doc
 
     def get(self, project: str, queue: str, subscription_id: str,
-            now: float) -> base.Subscription:
+            now: float) -> models.Subscription:
         return _to_subscription(
             self._find_live(project, queue, subscription_id, now))
 
     def list_(self, project: str, queue: str, marker: str | None,
-              limit: int, now: float) -> list[base.Subscription]:
+              limit: int, now: float) -> list[models.Subscription]:
         if limit <= 0:
             return []
         flt: dict[str, Any] = {'p': project, 'q': queue,
@@ -179,7 +179,7 @@ class Subscriptions:
     def update(self, project: str, queue: str, subscription_id: str, *,
                subscriber: str | None, ttl: int | None,
                options: dict[str, Any] | None, confirmed: bool | None,
-               now: float) -> base.Subscription:
+               now: float) -> models.Subscription:
         """See Storage.update_subscription and the SQL driver's update,
         whose rules this follows; written as a compare-and-set on ``v``."""
         for _ in range(_ATTEMPTS):
@@ -233,9 +233,9 @@ class Subscriptions:
     # -- leases and outcomes -------------------------------------------------
 
     def lease(self, owner: str, *, lease_seconds: float, limit: int,
-              now: float) -> list[base.Subscription]:
+              now: float) -> list[models.Subscription]:
         """See Storage.lease_subscriptions and the module docstring."""
-        leased: list[base.Subscription] = []
+        leased: list[models.Subscription] = []
         flt: dict[str, Any] = {
             'ex': {'$gt': now}, 'na': {'$lte': now}, 'lx': {'$lte': now},
             '$or': [{'cf': True}, {'cs': False}]}
@@ -283,7 +283,7 @@ class Subscriptions:
         return newest.get((doc['p'], doc['q']), 0) > doc['cur']
 
     def record(self, subscription_id: str, owner: str,
-               outcome: base.DeliveryOutcome, *, release: bool,
+               outcome: models.DeliveryOutcome, *, release: bool,
                now: float) -> bool:
         """See Storage.record_delivery; the lease is extended by its
         original length from ``now``, or released."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.storage import base, errors
+from bridge.storage import errors, models
 from bridge.storage.sql import executor
 from bridge.storage.sql import messages as sql_messages
 from bridge.storage.sql import queues as sql_queues
@@ -132,7 +132,7 @@ def claim_if_unchanged(conn: _Conn, project: str, queue: str,
                    key=lambda row: row.marker)
     if not taken:
         return None
-    return base.Claim(id=claim_id, ttl=ttl, grace=grace, updated=now,
+    return models.Claim(id=claim_id, ttl=ttl, grace=grace, updated=now,
                       messages=[rows.to_message(row, now) for row in taken])
 
 
@@ -152,7 +152,7 @@ def dead_letter_policy(meta: dict[str, Any]
 
 
 def create(conn: _Conn, project: str, queue: str, *, ttl: int, grace: int,
-           limit: int, now: float) -> base.Claim | None:
+           limit: int, now: float) -> models.Claim | None:
     """Claim up to ``limit`` messages; see Storage.create_claim."""
     if limit <= 0:
         return None
@@ -183,7 +183,7 @@ def create(conn: _Conn, project: str, queue: str, *, ttl: int, grace: int,
     claimed = [rows.to_message(row, now, claim_id=claim_id,
                                claim_count=row.claim_count + 1)
                for row in taken]
-    return base.Claim(id=claim_id, ttl=ttl, grace=grace, updated=now,
+    return models.Claim(id=claim_id, ttl=ttl, grace=grace, updated=now,
                       messages=claimed)
 
 
@@ -199,14 +199,14 @@ def _move_dead_letters(conn: _Conn, project: str, queue: str,
 
 
 def get(conn: _Conn, project: str, queue: str, claim_id: str,
-        now: float) -> base.Claim:
+        now: float) -> models.Claim:
     params = {'p_project': project, 'p_queue': queue, 'p_now': now,
               'p_claim': claim_id}
     found = conn.execute(_GET, params).all()
     if not found:
         raise errors.ClaimNotFound('claim %s not found' % claim_id)
     first = found[0]
-    return base.Claim(id=claim_id, ttl=first.claim_ttl,
+    return models.Claim(id=claim_id, ttl=first.claim_ttl,
                       grace=first.claim_grace, updated=first.claim_updated,
                       messages=[rows.to_message(row, now) for row in found])
 

@@ -14,7 +14,7 @@ import itertools
 import time
 from typing import Any, Sequence
 
-from bridge.storage import base, errors
+from bridge.storage import base, errors, models
 from bridge.storage.sql import claims as sql_claims
 from bridge.storage.sql import engine as sql_engine
 from bridge.storage.sql import executor
@@ -112,7 +112,7 @@ class SqlStorage(base.Storage):
             sql_subscriptions.delete_of_queue(conn, project, name)
         self._tx.write(work)
 
-    def queue_stats(self, project: str, name: str) -> base.QueueStats:
+    def queue_stats(self, project: str, name: str) -> models.QueueStats:
         now = time.time()
         return self._tx.autocommit(
             lambda conn: sql_queues.stats(conn, project, name, now))
@@ -120,7 +120,7 @@ class SqlStorage(base.Storage):
     # -- messages ----------------------------------------------------------
 
     def post_messages(self, project: str, queue: str,
-                      messages: Sequence[base.NewMessage],
+                      messages: Sequence[models.NewMessage],
                       client_id: str | None = None) -> list[str]:
         if not messages:
             return []
@@ -134,7 +134,7 @@ class SqlStorage(base.Storage):
         return guarded.post(self._tx, self._metadata, project, queue,
                             prepare, client_id, self.dedup_window)
 
-    def post_many(self, posts: Sequence[base.Post]) -> int:
+    def post_many(self, posts: Sequence[models.Post]) -> int:
         """All posts and trims in one transaction. Queues are locked in
         (project, name) order, so two concurrent calls cannot deadlock."""
         now = time.time()
@@ -169,7 +169,7 @@ class SqlStorage(base.Storage):
                       marker: str | None = None, limit: int = 10,
                       client_id: str | None = None, echo: bool = False,
                       include_claimed: bool = False,
-                      include_delayed: bool = False) -> base.MessagePage:
+                      include_delayed: bool = False) -> models.MessagePage:
         now = time.time()
         found = self._tx.autocommit(lambda conn: sql_messages.list_(
             conn, project, queue, marker=_parse_marker(marker),
@@ -177,10 +177,10 @@ class SqlStorage(base.Storage):
             client_id=client_id, echo=echo, include_claimed=include_claimed,
             include_delayed=include_delayed, now=now))
         next_marker = str(found[-1].marker) if found else None
-        return base.MessagePage(messages=found, next_marker=next_marker)
+        return models.MessagePage(messages=found, next_marker=next_marker)
 
     def get_messages(self, project: str, queue: str,
-                     ids: Sequence[str]) -> list[base.Message]:
+                     ids: Sequence[str]) -> list[models.Message]:
         now = time.time()
         return self._tx.autocommit(lambda conn: sql_messages.get(
             conn, project, queue, ids, now))
@@ -201,7 +201,7 @@ class SqlStorage(base.Storage):
             conn, project, queue, ids, claim_ids, now))
 
     def pop_messages(self, project: str, queue: str,
-                     limit: int) -> list[base.Message]:
+                     limit: int) -> list[models.Message]:
         now = time.time()
         return self._tx.write(lambda conn: sql_messages.pop(
             conn, project, queue, _limit(limit), now))
@@ -215,21 +215,21 @@ class SqlStorage(base.Storage):
     def create_subscription(self, project: str, queue: str, subscriber: str,
                             *, ttl: int, options: dict[str, Any],
                             secret: str, confirmed: bool
-                            ) -> base.Subscription:
+                            ) -> models.Subscription:
         now = time.time()
         return self._tx.write(lambda conn: sql_subscriptions.create(
             conn, project, queue, subscriber, ttl=ttl, options=options,
             secret=secret, confirmed=confirmed, now=now))
 
     def get_subscription(self, project: str, queue: str,
-                         subscription_id: str) -> base.Subscription:
+                         subscription_id: str) -> models.Subscription:
         now = time.time()
         return self._tx.autocommit(lambda conn: sql_subscriptions.get(
             conn, project, queue, subscription_id, now))
 
     def list_subscriptions(self, project: str, queue: str, *,
                            marker: str | None = None, limit: int = 10
-                           ) -> list[base.Subscription]:
+                           ) -> list[models.Subscription]:
         now = time.time()
         return self._tx.autocommit(lambda conn: sql_subscriptions.list_(
             conn, project, queue, marker, _limit(limit), now))
@@ -240,7 +240,7 @@ class SqlStorage(base.Storage):
                             ttl: int | None = None,
                             options: dict[str, Any] | None = None,
                             confirmed: bool | None = None
-                            ) -> base.Subscription:
+                            ) -> models.Subscription:
         now = time.time()
         return self._tx.write(lambda conn: sql_subscriptions.update(
             conn, project, queue, subscription_id, subscriber=subscriber,
@@ -253,14 +253,14 @@ class SqlStorage(base.Storage):
 
     def lease_subscriptions(self, owner: str, *, lease_seconds: float,
                             limit: int, now: float | None = None
-                            ) -> list[base.Subscription]:
+                            ) -> list[models.Subscription]:
         at = time.time() if now is None else now
         return self._tx.write(lambda conn: sql_subscriptions.lease(
             conn, owner, lease_seconds=lease_seconds, limit=_limit(limit),
             now=at))
 
-    def record_delivery(self, subscription: base.Subscription, owner: str,
-                        outcome: base.DeliveryOutcome, *,
+    def record_delivery(self, subscription: models.Subscription, owner: str,
+                        outcome: models.DeliveryOutcome, *,
                         release: bool = False) -> bool:
         now = time.time()
         return self._tx.autocommit(lambda conn: sql_subscriptions.record(
@@ -270,12 +270,12 @@ class SqlStorage(base.Storage):
     # -- claims ------------------------------------------------------------
 
     def create_claim(self, project: str, queue: str, *, ttl: int,
-                     grace: int, limit: int) -> base.Claim | None:
+                     grace: int, limit: int) -> models.Claim | None:
         return guarded.claim(self._tx, self._metadata, project, queue,
                              ttl=ttl, grace=grace, limit=_limit(limit))
 
     def get_claim(self, project: str, queue: str,
-                  claim_id: str) -> base.Claim:
+                  claim_id: str) -> models.Claim:
         now = time.time()
         return self._tx.autocommit(lambda conn: sql_claims.get(
             conn, project, queue, claim_id, now))

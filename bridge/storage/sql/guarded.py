@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from bridge.storage import base
+from bridge.storage import models
 from bridge.storage.sql import claims as sql_claims
 from bridge.storage.sql import executor
 from bridge.storage.sql import messages as sql_messages
@@ -122,7 +122,7 @@ executor.prepared(_POST_IF_UNCHANGED)
 
 
 def _post_if_unchanged(conn: executor.Session, project: str, queue: str,
-                       batch: Sequence[base.NewMessage], prepared_for: str,
+                       batch: Sequence[models.NewMessage], prepared_for: str,
                        client_id: str | None, now: float
                        ) -> list[str] | None:
     """Post ``batch`` in one statement if the queue exists and its
@@ -185,7 +185,7 @@ def post(tx: sql_transactor.Transactor, cache: MetadataCache, project: str,
 
 def claim(tx: sql_transactor.Transactor, cache: MetadataCache, project: str,
           queue: str, *, ttl: int, grace: int, limit: int
-          ) -> base.Claim | None:
+          ) -> models.Claim | None:
     """Storage.create_claim on SQL: see the module docstring."""
     now = time.time()
     known = cache.get(project, queue)

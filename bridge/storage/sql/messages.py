@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 import sqlalchemy as sa
 
-from bridge.storage import base, errors
+from bridge.storage import errors, models
 from bridge.storage.sql import executor
 from bridge.storage.sql import queues as sql_queues
 from bridge.storage.sql import rows
@@ -69,7 +69,7 @@ def _seen_keys(conn: _Conn, queue_id: int, keys: list[str], now: float
 
 
 def post(conn: _Conn, project: str, queue: str,
-         batch: Sequence[base.NewMessage], client_id: str | None,
+         batch: Sequence[models.NewMessage], client_id: str | None,
          now: float, dedup_window: int) -> list[str]:
     """Insert the batch; see Storage.post_messages. Markers are reserved
     for the whole batch up front (messages skipped as duplicates leave
@@ -80,11 +80,11 @@ def post(conn: _Conn, project: str, queue: str,
                    dedup_window)
 
 
-Prepare = Callable[[dict[str, Any]], Sequence[base.NewMessage]]
+Prepare = Callable[[dict[str, Any]], Sequence[models.NewMessage]]
 
 
 def post_prepared(conn: _Conn, project: str, queue: str,
-                  batch: Sequence[base.NewMessage], prepared_for: str,
+                  batch: Sequence[models.NewMessage], prepared_for: str,
                   prepare: Prepare, client_id: str | None, now: float,
                   dedup_window: int) -> tuple[list[str], str]:
     """Insert ``batch``, which ``prepare`` made for the queue metadata
@@ -104,7 +104,7 @@ def post_prepared(conn: _Conn, project: str, queue: str,
 
 
 def _insert(conn: _Conn, queue_id: int, marker: int,
-            batch: Sequence[base.NewMessage], client_id: str | None,
+            batch: Sequence[models.NewMessage], client_id: str | None,
             now: float, dedup_window: int) -> list[str]:
     keys = sorted({m.dedup_key for m in batch if m.dedup_key is not None})
     seen = _seen_keys(conn, queue_id, keys, now) if keys else {}
@@ -140,7 +140,7 @@ _INSERT_KEY = sa.insert(dedup_keys).values(
 
 
 def new_row(queue_id: int, marker: int, message_id: str,
-             message: base.NewMessage, client_id: str | None,
+             message: models.NewMessage, client_id: str | None,
              now: float) -> dict[str, Any]:
     # An undelayed message is visible from the start of time, not from
     # ``now``: a reader whose clock reading predates this post's would
@@ -166,7 +166,7 @@ def insert_moved(conn: _Conn, project: str, queue: str,
                                                      len(moved), now)
     new_rows = []
     for offset, (row, ttl) in enumerate(moved):
-        message = base.NewMessage(body=None, ttl=ttl)
+        message = models.NewMessage(body=None, ttl=ttl)
         moved_row = new_row(queue_id, marker + offset, row.id, message,
                             row.client_id, now)
         moved_row['body'] = row.body
@@ -197,7 +197,7 @@ def _listing(delayed: bool, claimed: bool, others_only: bool) -> Any:
 def list_(conn: _Conn, project: str, queue: str, *, marker: int,
           limit: int, client_id: str | None, echo: bool,
           include_claimed: bool, include_delayed: bool, now: float
-          ) -> list[base.Message]:
+          ) -> list[models.Message]:
     stmt = _listing(include_delayed, include_claimed,
                     client_id is not None and not echo)
     params = _params(project, queue, now, p_marker=marker,
@@ -210,7 +210,7 @@ _GET = (sa.select(*rows.MESSAGE_COLUMNS)
 
 
 def get(conn: _Conn, project: str, queue: str, ids: Sequence[str],
-        now: float) -> list[base.Message]:
+        now: float) -> list[models.Message]:
     if not ids:
         return []
     found = {row.id: rows.to_message(row, now) for row in
@@ -321,7 +321,7 @@ def take_candidates(conn: _Conn, project: str, queue: str, limit: int,
 
 
 def pop(conn: _Conn, project: str, queue: str, limit: int, now: float
-        ) -> list[base.Message]:
+        ) -> list[models.Message]:
     if limit <= 0:
         return []
     taken = take_candidates(conn, project, queue, limit, now)

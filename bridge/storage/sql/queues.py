@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from bridge.storage import base
+from bridge.storage import models
 from bridge.storage.sql import executor
 from bridge.storage.sql import rows
 from bridge.storage.sql import transactor
@@ -220,15 +220,15 @@ _NEWEST = _VISIBLE.order_by(messages.c.marker.desc())
 
 
 def stats(conn: _Conn, project: str, name: str, now: float
-          ) -> base.QueueStats:
+          ) -> models.QueueStats:
     params = dict(_params(project, name), p_now=now)
     counts = conn.execute(_COUNTS, params).one()
     if not counts.total:
-        return base.QueueStats(free=0, claimed=0, delayed=0,
+        return models.QueueStats(free=0, claimed=0, delayed=0,
                                oldest=None, newest=None)
     oldest = conn.execute(_OLDEST, params).first()
     newest = conn.execute(_NEWEST, params).first()
-    return base.QueueStats(
+    return models.QueueStats(
         free=int(counts.total - counts.delayed - counts.claimed),
         claimed=int(counts.claimed), delayed=int(counts.delayed),
         oldest=rows.to_message(oldest, now) if oldest else None,

@@ -1,4 +1,4 @@
-"""Converting message rows to :class:`~bridge.storage.base.Message`."""
+"""Converting message rows to :class:`~bridge.storage.models.Message`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.storage import base
+from bridge.storage import models
 from bridge.storage.sql.schema import messages
 
 #: The columns every message read selects.
@@ -25,7 +25,7 @@ def active_claim(row: Any, now: float) -> str | None:
     return None
 
 
-def to_message(row: Any, now: float, **changes: Any) -> base.Message:
+def to_message(row: Any, now: float, **changes: Any) -> models.Message:
     """The Message a row holds at ``now``; ``changes`` override fields."""
     fields = {
         'id': row.id, 'body': json.loads(row.body), 'ttl': row.ttl,
@@ -34,7 +34,7 @@ def to_message(row: Any, now: float, **changes: Any) -> base.Message:
         'claim_count': row.claim_count,
     }
     fields.update(changes)
-    return base.Message(**fields)
+    return models.Message(**fields)
 
 
 def dump_body(body: Any) -> str:

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 import sqlalchemy as sa
 
-from bridge.storage import base
+from bridge.storage import models
 from bridge.storage.sql import claims as sql_claims
 from bridge.storage.sql import executor
 from bridge.storage.sql import queues as sql_queues
@@ -128,7 +128,7 @@ _CLAIM = (sa.update(messages)
 def claim_if_unchanged(conn: executor.Session, project: str, queue: str,
                        prepared_for: str, *, ttl: int, grace: int,
                        limit: int, now: float, claim_id: str
-                       ) -> base.Claim | None:
+                       ) -> models.Claim | None:
     """Claim as :func:`.claims.create` would if the queue's metadata is
     ``prepared_for`` (which must set no dead letter policy); None when
     nothing was claimed (an empty queue, or changed metadata)."""
@@ -139,5 +139,5 @@ def claim_if_unchanged(conn: executor.Session, project: str, queue: str,
                    key=lambda row: row.marker)
     if not taken:
         return None
-    return base.Claim(id=claim_id, ttl=ttl, grace=grace, updated=now,
+    return models.Claim(id=claim_id, ttl=ttl, grace=grace, updated=now,
                       messages=[rows.to_message(row, now) for row in taken])

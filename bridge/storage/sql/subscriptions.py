@@ -39,7 +39,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.storage import base, errors
+from bridge.storage import errors, models
 from bridge.storage.sql import executor
 from bridge.storage.sql.schema import queues, subscriptions
 
@@ -74,8 +74,8 @@ def _bool(value: Any) -> int:
     return 1 if value else 0
 
 
-def to_subscription(row: Any) -> base.Subscription:
-    return base.Subscription(
+def to_subscription(row: Any) -> models.Subscription:
+    return models.Subscription(
         id=row.id, project=row.project, queue=row.queue,
         subscriber=row.subscriber, ttl=row.ttl,
         options=json.loads(row.options), created=row.created,
@@ -107,7 +107,7 @@ def _claim_subscriber(conn: _Conn, params: dict[str, Any]) -> None:
 
 def create(conn: _Conn, project: str, queue: str, subscriber: str, *,
            ttl: int, options: dict[str, Any], secret: str, confirmed: bool,
-           now: float) -> base.Subscription:
+           now: float) -> models.Subscription:
     """Insert a subscription; see Storage.create_subscription."""
     key = _key(subscriber)
     params = {'p_project': project, 'p_queue': queue, 'p_key': key,
@@ -147,7 +147,7 @@ _LIST_AFTER = _LIST.where(_s.id > sa.bindparam('p_marker'))
 
 
 def get(conn: _Conn, project: str, queue: str, subscription_id: str,
-        now: float) -> base.Subscription:
+        now: float) -> models.Subscription:
     row = conn.execute(_GET, {'p_project': project, 'p_queue': queue,
                               'p_id': subscription_id, 'p_now': now}).first()
     if row is None:
@@ -156,7 +156,7 @@ def get(conn: _Conn, project: str, queue: str, subscription_id: str,
 
 
 def list_(conn: _Conn, project: str, queue: str, marker: str | None,
-          limit: int, now: float) -> list[base.Subscription]:
+          limit: int, now: float) -> list[models.Subscription]:
     stmt = _LIST_AFTER if marker else _LIST
     params = {'p_project': project, 'p_queue': queue, 'p_now': now,
               'p_marker': marker, 'p_limit': max(0, limit)}
@@ -175,7 +175,7 @@ _UPDATE = (sa.update(subscriptions).where(_s.id == _p_id)
 def update(conn: _Conn, project: str, queue: str, subscription_id: str, *,
            subscriber: str | None, ttl: int | None,
            options: dict[str, Any] | None, confirmed: bool | None,
-           now: float) -> base.Subscription:
+           now: float) -> models.Subscription:
     """Change the given fields; see Storage.update_subscription.
 
     A new subscriber starts unconfirmed (unless ``confirmed`` says
@@ -276,7 +276,7 @@ _TAKE = (sa.update(subscriptions)
 
 
 def lease(conn: _Conn, owner: str, *, lease_seconds: float, limit: int,
-          now: float) -> list[base.Subscription]:
+          now: float) -> list[models.Subscription]:
     """Lease up to ``limit`` subscriptions with work; see
     Storage.lease_subscriptions and the module docstring."""
     if limit <= 0:
@@ -315,7 +315,7 @@ _RECORD_AND_RELEASE = (sa.update(subscriptions).where(_HELD)
 
 
 def record(conn: _Conn, subscription_id: str, owner: str,
-           outcome: base.DeliveryOutcome, *, release: bool,
+           outcome: models.DeliveryOutcome, *, release: bool,
            now: float) -> bool:
     """Write the outcome if ``owner`` holds the lease; see
     Storage.record_delivery. The lease is extended by its original length
