@@ -26,7 +26,6 @@ CEILING_TARGET = 0.60
 ZAQAR_TARGET = 5.0
 
 
-
 class Baseline(NamedTuple):
     """A target bridge's rate is compared with."""
 
