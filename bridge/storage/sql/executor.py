@@ -23,7 +23,6 @@ from typing import Any, Iterator, Mapping, Sequence
 import sqlalchemy as sa
 
 from bridge.storage.sql import writelock
-from bridge.storage.sql.writelock import WriterLock
 
 _POSTCOMPILE = '__[POSTCOMPILE_%s]'
 #: Most rows one multi-row INSERT carries (PostgreSQL allows 65535
@@ -202,7 +201,7 @@ class Session:
     """
 
     def __init__(self, compiler: Compiler, dbapi_connection: Any,
-                 mode: Mode, writer_lock: WriterLock | None = None,
+                 mode: Mode, writer_lock: writelock.WriterLock | None = None,
                  prepared: set[str] | None = None) -> None:
         self.dialect = compiler.dialect
         self._compiler = compiler
@@ -224,11 +223,10 @@ class Session:
         # SQLite runs it, and does without.
         self._writer_lock = writer_lock
         self._writing = False
-        # SQLite: how long a statement refused for a lock is run again
-        # (the connection has no busy handler, see .writelock).
-        self._lock_timeout = (writer_lock.timeout
-                              if backend == 'sqlite' and writer_lock
-                              else None)
+        # SQLite (the only backend with a writer lock): how long a
+        # statement refused for a lock is run again (the connection has no
+        # busy handler, see .writelock).
+        self._lock_timeout = writer_lock.timeout if writer_lock else None
         if mode is Mode.AUTOCOMMIT:
             return
         if backend == 'postgresql':
