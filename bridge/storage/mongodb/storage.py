@@ -25,10 +25,11 @@ import re
 import time
 from typing import Any, Sequence
 
-from bridge.storage import base, models
+from bridge.storage import base
 from bridge.storage import errors
-from bridge.storage.models import Claim, Message, MessagePage, NewMessage
-from bridge.storage.models import QueueStats
+from bridge.storage.models import (Claim, DeliveryOutcome, Message,
+                                   MessagePage, NewMessage, QueueStats,
+                                   Subscription)
 from bridge.storage.mongodb import connection
 from bridge.storage.mongodb import documents as docs
 from bridge.storage.mongodb.claims import Claims
@@ -206,20 +207,20 @@ class MongoStorage(base.Storage):
     def create_subscription(self, project: str, queue: str, subscriber: str,
                             *, ttl: int, options: dict[str, Any],
                             secret: str, confirmed: bool
-                            ) -> models.Subscription:
+                            ) -> Subscription:
         return self._subs.create(project, queue, subscriber, ttl=ttl,
                                  options=options, secret=secret,
                                  confirmed=confirmed, now=time.time())
 
     @unavailable_on_failure
     def get_subscription(self, project: str, queue: str,
-                         subscription_id: str) -> models.Subscription:
+                         subscription_id: str) -> Subscription:
         return self._subs.get(project, queue, subscription_id, time.time())
 
     @unavailable_on_failure
     def list_subscriptions(self, project: str, queue: str, *,
                            marker: str | None = None, limit: int = 10
-                           ) -> list[models.Subscription]:
+                           ) -> list[Subscription]:
         return self._subs.list_(project, queue, marker, limit, time.time())
 
     @unavailable_on_failure
@@ -229,7 +230,7 @@ class MongoStorage(base.Storage):
                             ttl: int | None = None,
                             options: dict[str, Any] | None = None,
                             confirmed: bool | None = None
-                            ) -> models.Subscription:
+                            ) -> Subscription:
         return self._subs.update(project, queue, subscription_id,
                                  subscriber=subscriber, ttl=ttl,
                                  options=options, confirmed=confirmed,
@@ -243,14 +244,14 @@ class MongoStorage(base.Storage):
     @unavailable_on_failure
     def lease_subscriptions(self, owner: str, *, lease_seconds: float,
                             limit: int, now: float | None = None
-                            ) -> list[models.Subscription]:
+                            ) -> list[Subscription]:
         return self._subs.lease(owner, lease_seconds=lease_seconds,
                                 limit=limit,
                                 now=time.time() if now is None else now)
 
     @unavailable_on_failure
-    def record_delivery(self, subscription: models.Subscription, owner: str,
-                        outcome: models.DeliveryOutcome, *,
+    def record_delivery(self, subscription: Subscription, owner: str,
+                        outcome: DeliveryOutcome, *,
                         release: bool = False) -> bool:
         return self._subs.record(subscription.id, owner, outcome,
                                  release=release, now=time.time())
