@@ -3,11 +3,12 @@
 ``processes`` processes of ``threads`` threads each (the notifiers'
 numbers) POST webhook requests to the bench's receiver, every thread over
 its own keep-alive HTTP/1.1 connection (``http.client``), doing per request
-what bridge-notifier does on the wire and nothing else: a JSON body of the
-same shape and size as :func:`bridge.notifier.delivery.webhook_payload`, its
-HMAC-SHA256 signature (``X-Bridge-Signature``), the notifier's headers, and
-the answer read so the connection carries the next request. No storage, no
-leases, no cursors, no retries.
+what bridge-notifier does on the wire and nothing else: the body and the
+signed headers built by the notifier's own
+:func:`~bridge.notifier.delivery.webhook_payload` and
+:func:`~bridge.notifier.delivery.signed_headers`, and the answer read so
+the connection carries the next request. No storage, no leases, no
+cursors, no retries.
 
 The clock runs from the moment every thread has its connection open (one
 unmeasured request each) until the receiver records the last delivery, as
@@ -18,7 +19,6 @@ deliverer reaches on this machine against this receiver.
 from __future__ import annotations
 
 import http.client
-import json
 import multiprocessing
 import multiprocessing.connection
 import signal
@@ -30,7 +30,8 @@ from typing import Any
 
 from bridge.bench import procs
 from bridge.bench.receiver import Receiver
-from bridge.notifier import signing
+from bridge.notifier import delivery
+from bridge.storage import models
 
 MIN_DELIVERIES = 3000
 """Fewest deliveries ``bridge-bench deliver`` measures the ceiling with."""
@@ -53,21 +54,25 @@ class Baseline:
     """Deliveries/s, from the start signal to the last receipt."""
 
 
-def payload(queue: str, subscription_id: str, seq: int) -> bytes:
-    """A webhook body as bridge-notifier sends it, for message ``seq``."""
-    return json.dumps({'body': {'event_type': 'bench.deliver', 'seq': seq,
-                                'posted': time.time()},
-                       'ttl': 3600, 'queue_name': queue,
-                       'Message_Type': 'Notification',
-                       'message_id': str(uuid.uuid4()),
-                       'subscription_id': subscription_id},
-                      separators=(',', ':')).encode('utf-8')
+def _subscription(queue: str, url: str) -> models.Subscription:
+    return models.Subscription(
+        id=str(uuid.uuid4()), project=procs.BENCH_PROJECT, queue=queue,
+        subscriber=url, ttl=3600, options={}, created=time.time(),
+        secret=_SECRET, confirmed=True, cursor=0)
+
+
+def payload(sub: models.Subscription, seq: int) -> bytes:
+    """The body bridge-notifier would send ``sub`` for message ``seq``
+    (built by the notifier's own :func:`~bridge.notifier.delivery.webhook_payload`)."""
+    msg = models.Message(id=str(uuid.uuid4()), ttl=3600, created=time.time(),
+                         marker=seq, body={'event_type': 'bench.deliver',
+                                           'seq': seq, 'posted': time.time()})
+    return delivery.webhook_payload(sub, msg)
 
 
 def _deliver(conn: http.client.HTTPConnection, path: str, body: bytes) -> None:
     conn.request('POST', path, body=body, headers={
-        'User-Agent': _USER_AGENT, 'Content-Type': 'application/json',
-        signing.HEADER: signing.sign(_SECRET, body)})
+        'User-Agent': _USER_AGENT, **delivery.signed_headers(_SECRET, body)})
     response = conn.getresponse()
     response.read(_DRAIN_LIMIT)
     if not response.isclosed() or response.will_close:
@@ -94,16 +99,17 @@ class _Work:
 
 def _thread(port: int, queue: str, name: str, work: _Work,
             ready: threading.Barrier, go: threading.Event) -> None:
-    path, sub_id = '/%s/%s' % (queue, name), str(uuid.uuid4())
+    path = '/%s/%s' % (queue, name)
+    sub = _subscription(queue, 'http://%s:%d%s' % (procs.HOST, port, path))
     conn = http.client.HTTPConnection(procs.HOST, port, timeout=30)
     try:
         try:
-            _deliver(conn, path, payload(queue, sub_id, -1))  # warm-up
+            _deliver(conn, path, payload(sub, -1))  # warm-up
         finally:
             ready.wait()
         go.wait()
         while (seq := work.take()) is not None:
-            _deliver(conn, path, payload(queue, sub_id, seq))
+            _deliver(conn, path, payload(sub, seq))
     except (OSError, http.client.HTTPException) as exc:
         work.errors.append('%s: %s' % (path, exc))
     finally:
