@@ -70,8 +70,13 @@ class NewSubscription:
 
 def subscriber_uri(value: Any, limits: SubscriptionLimits) -> str:
     """A subscriber URI bridge may deliver to: ``http(s)://`` or
-    ``mailto:``, and for webhooks a host that passes the SSRF guard (this
-    resolves the host name with the system resolver)."""
+    ``mailto:``, and for webhooks a host the SSRF guard does not refuse
+    (this resolves the host name with the system resolver).
+
+    A literal internal address, or a name resolving to one, is refused. A
+    name that does not resolve (yet, or not from the API's network) is
+    accepted, as Zaqar does: the notifier checks every address it connects
+    to, so such a subscription can never reach a forbidden address."""
     if not isinstance(value, str) or not value:
         raise ValidationError('"subscriber" must be a non-empty string.')
     if len(value) > limits.max_subscriber_length:
@@ -82,6 +87,8 @@ def subscriber_uri(value: Any, limits: SubscriptionLimits) -> str:
         if isinstance(target, subscriber.Webhook):
             subscriber.check_destination(target.host, target.port,
                                          list(limits.allowed_hosts))
+    except subscriber.Unresolved:
+        pass  # checked again at delivery, on every connection
     except ValueError as exc:  # DestinationRefused is a ValueError
         raise ValidationError(str(exc)) from None
     return value
