@@ -127,6 +127,7 @@ class Deliverer:
                  should_stop: Callable[[], bool] = lambda: False,
                  clock: Callable[[], float] = time.time) -> None:
         self.opts = conf.notifier
+        self.signing = conf.signed_url
         self.storage = storage
         self.owner = owner
         self.webhooks = webhooks
@@ -380,12 +381,15 @@ class _Run:
 
     def send_confirmation(self) -> res.Result:
         endpoint = self.d.opts.public_endpoint
+        signed = confirmation.signed_headers(
+            self.d.signing.secret_key, self.d.signing.default_expiry,
+            self.sub, self.d.clock())
         if isinstance(self.target, subscriber_mod.Email):
             return self.d.mailer.deliver(
                 self.target.address, confirmation.email_subject(self.sub),
                 confirmation.email_text(endpoint, self.sub,
-                                        self.target.address))
-        payload = confirmation.webhook_payload(endpoint, self.sub)
+                                        self.target.address, signed))
+        payload = confirmation.webhook_payload(endpoint, self.sub, signed)
         return self.d.webhooks.deliver(
             self.sub.subscriber, payload,
             signed_headers(self.sub.secret, payload))
