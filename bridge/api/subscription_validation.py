@@ -18,6 +18,7 @@ from typing import Any
 from oslo_config import cfg
 
 from bridge.api.validation import ValidationError, int_field, is_int
+from bridge.notifier import formats
 from bridge.notifier import subscriber
 
 #: Zaqar's fixed floor for subscription time to live.
@@ -147,7 +148,28 @@ def subscription_options(value: Any, limits: SubscriptionLimits
                               'line breaks.')
     if '_retry_policy' in value:
         _retry_policy(value['_retry_policy'])
+    _webhook_options(value)
     return value
+
+
+def _webhook_options(value: dict[str, Any]) -> None:
+    fmt = value.get(formats.FORMAT_OPTION)
+    if formats.FORMAT_OPTION in value and fmt not in formats.FORMATS:
+        raise ValidationError('"options.%s" must be one of: %s.' % (
+            formats.FORMAT_OPTION, ', '.join(formats.FORMATS)))
+    if formats.STANDARD_WEBHOOKS_OPTION in value and not isinstance(
+            value[formats.STANDARD_WEBHOOKS_OPTION], bool):
+        raise ValidationError('"options.%s" must be true or false.'
+                              % formats.STANDARD_WEBHOOKS_OPTION)
+
+
+def options_fit(subscriber_uri: str, options: dict[str, Any]) -> None:
+    """Options that shape webhook requests are refused for ``mailto:``
+    subscribers, where they would do nothing."""
+    used = sorted(formats.WEBHOOK_OPTIONS & set(options))
+    if used and subscriber_uri[:7].lower() == 'mailto:':
+        raise ValidationError('"options.%s" only applies to webhook '
+                              '(http/https) subscribers.' % used[0])
 
 
 def new_subscription(document: Any,
@@ -161,12 +183,14 @@ def new_subscription(document: Any,
         raise ValidationError('Missing parameter "subscriber" in body.')
     ttl = document.get('ttl')
     options = document.get('options')
-    return NewSubscription(
+    new = NewSubscription(
         subscriber=subscriber_uri(document['subscriber'], limits),
         ttl=limits.default_ttl if ttl is None
         else subscription_ttl(ttl, limits),
         options={} if options is None
         else subscription_options(options, limits))
+    options_fit(new.subscriber, new.options)
+    return new
 
 
 def subscription_changes(document: Any,
@@ -184,8 +208,11 @@ def subscription_changes(document: Any,
                               % ', '.join('"%s"' % k for k in unknown))
     checks = {'subscriber': subscriber_uri, 'ttl': subscription_ttl,
               'options': subscription_options}
-    return {key: checks[key](value, limits)
-            for key, value in document.items()}
+    changes = {key: checks[key](value, limits)
+               for key, value in document.items()}
+    if 'subscriber' in changes and 'options' in changes:
+        options_fit(changes['subscriber'], changes['options'])
+    return changes
 
 
 def confirmation(document: Any) -> bool:

@@ -14,7 +14,7 @@ token, and do nothing else.
 from __future__ import annotations
 
 import datetime
-import json
+from typing import Any
 
 from bridge import signed_urls
 from bridge.storage import models
@@ -43,9 +43,10 @@ def signed_headers(key: str | None, lifetime: int, sub: models.Subscription,
     return signed_urls.headers(key, grant)
 
 
-def webhook_payload(public_endpoint: str | None, sub: models.Subscription,
-                    signed: dict[str, str] | None = None) -> bytes:
-    """The JSON body POSTed to a webhook subscriber: with ``signed``
+def webhook_document(public_endpoint: str | None, sub: models.Subscription,
+                     signed: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a webhook subscriber is sent (:mod:`bridge.notifier.formats`
+    makes the body of it): with ``signed``
     (:func:`signed_headers`), Zaqar's ``URL-*``, ``X-Project-ID``,
     ``SubscribeBody`` and ``UnsubscribeBody`` fields too."""
     if signed:
@@ -66,7 +67,7 @@ def webhook_payload(public_endpoint: str | None, sub: models.Subscription,
         document.update(signed)
         document['SubscribeBody'] = {'confirmed': True}
         document['UnsubscribeBody'] = {'confirmed': False}
-    return json.dumps(document, separators=(',', ':')).encode('utf-8')
+    return document
 
 
 def email_subject(sub: models.Subscription) -> str:

@@ -21,8 +21,9 @@ Guarantees (with the lease held by this notifier):
   another notifier owns the subscription now.
 
 Webhook requests are POSTs of ``{"body", "ttl", "queue_name",
-"Message_Type": "Notification", "message_id", "subscription_id"}`` signed
-with the subscription's secret (:mod:`bridge.notifier.signing`); mailto:
+"Message_Type": "Notification", "message_id", "subscription_id"}`` or of
+a CloudEvent, signed with the subscription's secret
+(:mod:`bridge.notifier.formats`, :mod:`bridge.notifier.signing`); mailto:
 subscribers get a text mail (:mod:`bridge.notifier.email`). With
 ``[notifier] require_confirmation``, an unconfirmed subscriber first gets
 one confirmation request and nothing else until confirmed.
@@ -33,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import functools
-import json
 import time
 from typing import Any, Callable, Iterator
 
@@ -42,9 +42,9 @@ from oslo_log import log
 from bridge.notifier import cache
 from bridge.notifier import confirmation
 from bridge.notifier import email as email_mod
+from bridge.notifier import formats
 from bridge.notifier import result as res
 from bridge.notifier import retry
-from bridge.notifier import signing
 from bridge.notifier import subscriber as subscriber_mod
 from bridge.notifier import webhook
 from bridge.storage import base, models
@@ -99,20 +99,6 @@ def matches(options: dict[str, Any], body: Any) -> bool:
         return False
     return any(isinstance(p, str) and fnmatch.fnmatchcase(event_type, p)
                for p in patterns)
-
-
-def webhook_payload(sub: models.Subscription, msg: models.Message) -> bytes:
-    return json.dumps({'body': msg.body, 'ttl': msg.ttl,
-                       'queue_name': sub.queue,
-                       'Message_Type': 'Notification',
-                       'message_id': msg.id,
-                       'subscription_id': sub.id},
-                      separators=(',', ':')).encode('utf-8')
-
-
-def signed_headers(secret: str, payload: bytes) -> dict[str, str]:
-    return {'Content-Type': 'application/json',
-            signing.HEADER: signing.sign(secret, payload)}
 
 
 class Deliverer:
@@ -333,10 +319,10 @@ class _Run:
             return self.d.mailer.deliver(
                 self.target.address, subject,
                 email_mod.text_body(self.sub.queue, msg.id, body))
-        payload = webhook_payload(self.sub, msg)
+        payload = formats.message_body(self.sub, msg)
         return self.d.webhooks.deliver(
             self.sub.subscriber, payload,
-            signed_headers(self.sub.secret, payload))
+            formats.headers(self.sub, payload, msg.id, self.d.clock()))
 
     # -- confirmation ------------------------------------------------------
 
@@ -389,7 +375,11 @@ class _Run:
                 self.target.address, confirmation.email_subject(self.sub),
                 confirmation.email_text(endpoint, self.sub,
                                         self.target.address, signed))
-        payload = confirmation.webhook_payload(endpoint, self.sub, signed)
+        now = self.d.clock()
+        payload = formats.confirmation_body(
+            self.sub, confirmation.webhook_document(endpoint, self.sub,
+                                                    signed), now)
         return self.d.webhooks.deliver(
             self.sub.subscriber, payload,
-            signed_headers(self.sub.secret, payload))
+            formats.headers(self.sub, payload,
+                            formats.confirmation_id(self.sub), now))

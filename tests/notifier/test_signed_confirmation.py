@@ -64,7 +64,7 @@ def test_without_a_key_the_request_carries_no_signed_url():
                               ttl=60, options={}, created=0, secret='k',
                               confirmed=False, cursor=0)
     assert confirmation.signed_headers(None, 60, sub, 0.0) == {}
-    assert b'URL-Signature' not in confirmation.webhook_payload(None, sub)
+    assert 'URL-Signature' not in confirmation.webhook_document(None, sub)
     signed = confirmation.signed_headers(KEY, 60, sub, 1_000_000_000.0)
     assert signed['URL-Expires'] == '2001-09-09T01:47:40'
     text = confirmation.email_text(None, sub, 'ops@example.com', signed)
