@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, Callable
 
 from oslo_config import cfg
 
@@ -206,8 +206,9 @@ def subscription_changes(document: Any,
         raise ValidationError('A subscription has no field(s) %s; only '
                               '"subscriber", "ttl" and "options" can change.'
                               % ', '.join('"%s"' % k for k in unknown))
-    checks = {'subscriber': subscriber_uri, 'ttl': subscription_ttl,
-              'options': subscription_options}
+    checks: dict[str, Callable[[Any, SubscriptionLimits], Any]] = {
+        'subscriber': subscriber_uri, 'ttl': subscription_ttl,
+        'options': subscription_options}
     changes = {key: checks[key](value, limits)
                for key, value in document.items()}
     if 'subscriber' in changes and 'options' in changes:

@@ -55,7 +55,7 @@ def webhook_document(public_endpoint: str | None, sub: models.Subscription,
                'X-Project-ID headers given here (no token needed)')
     else:
         how = 'an authenticated PUT of {"confirmed": true} to confirmation_url'
-    document = {
+    document: dict[str, Any] = {
         'Message_Type': 'SubscriptionConfirmation',
         'Message': 'Confirm the subscription to queue %s with %s.'
                    % (sub.queue, how),
