@@ -18,6 +18,7 @@ from bridge.api import hooks
 from bridge.api import messages
 from bridge.api import policy
 from bridge.api import queues
+from bridge.api import share
 from bridge.api import subscription_validation
 from bridge.api import subscriptions
 from bridge.api import validation
@@ -25,8 +26,8 @@ from bridge.storage.base import Storage
 
 
 def routes(storage: Storage, limits: validation.Limits,
-           sub_limits: subscription_validation.SubscriptionLimits
-           ) -> list[tuple[str, object]]:
+           sub_limits: subscription_validation.SubscriptionLimits,
+           sharing: share.Share) -> list[tuple[str, object]]:
     """Every URI template of the API and the resource serving it."""
     queue = '/v2/queues/{queue_name}'
     subscription = queue + '/subscriptions/{subscription_id}'
@@ -39,6 +40,7 @@ def routes(storage: Storage, limits: validation.Limits,
         (queue, queues.Item(storage, limits)),
         (queue + '/stats', queues.Stats(storage)),
         (queue + '/purge', queues.Purge(storage, limits)),
+        (queue + '/share', sharing),
         (queue + '/messages', messages.Collection(storage, limits)),
         (queue + '/messages/{message_id}', messages.Item(storage)),
         (queue + '/claims', claims.Collection(storage, limits)),
@@ -54,13 +56,15 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     """The falcon application serving Zaqar v2 over ``storage``. ``conf``
     must have bridge's options registered (:func:`bridge.conf.register_opts`)."""
     limits = validation.Limits.from_conf(conf)
-    gate = hooks.Gate(auth.identifier(conf), policy.Authorizer(conf))
+    key = conf.signed_url.secret_key
+    gate = hooks.Gate(auth.identifier(conf), policy.Authorizer(conf), key)
     app = falcon.App(middleware=[gate])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False  # "?limit=" = no limit
     errors.install(app)
     sub_limits = subscription_validation.SubscriptionLimits.from_conf(conf)
-    for path, resource in routes(storage, limits, sub_limits):
+    sharing = share.Share(limits, key, conf.signed_url.default_expiry)
+    for path, resource in routes(storage, limits, sub_limits, sharing):
         app.add_route(path, resource)
     return app
 

@@ -10,6 +10,9 @@ import pytest
 from .fake_keystone import FakeKeystone
 from .server import BridgeAPI
 
+#: [signed_url] secret_key of the keystone-mode bridge-api.
+SIGNED_URL_KEY = 'functional-signing-key-' + '5' * 40
+
 
 def sqlite_options(workdir: pathlib.Path) -> dict[str, dict[str, str]]:
     """Configuration of a bridge-api with its own SQLite file in workdir."""
@@ -59,6 +62,7 @@ def keystone_api(tmp_path_factory: pytest.TempPathFactory,
         'http_connect_timeout': '5',
         'http_request_max_retries': '0',
     }
+    options['signed_url'] = {'secret_key': SIGNED_URL_KEY}
     server = BridgeAPI(workdir, options).start()
     yield server
     server.stop()
