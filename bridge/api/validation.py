@@ -361,7 +361,7 @@ def patch_operations(document: Any) -> list[PatchOperation]:
         if not isinstance(raw, dict):
             raise ValidationError('Operations must be JSON objects.')
         op = raw.get('op')
-        if op not in PATCH_OPERATIONS:
+        if not isinstance(op, str) or op not in PATCH_OPERATIONS:
             raise ValidationError('"op" must be one of: add, remove, '
                                   'replace.')
         key = _pointer_key(raw.get('path'))

@@ -288,6 +288,8 @@ def test_patch_of_missing_queue_is_404(api: Api) -> None:
     [{'op': 'add', 'path': '/metadata/a~2', 'value': 1}],
     [{'op': 'add', 'path': '/metadata/a'}],
     [{'op': 'add', 'path': 7, 'value': 1}],
+    [{'op': {}, 'path': '/metadata/a', 'value': 1}],  # unhashable op
+    [{'op': ['add'], 'path': '/metadata/a', 'value': 1}],
     [{'op': 'add', 'path': '/metadata/_default_message_ttl', 'value': 1}],
 ])
 def test_patch_refuses_malformed_operations(api: Api, operations: Any) -> None:

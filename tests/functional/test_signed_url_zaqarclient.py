@@ -12,24 +12,17 @@ import requests
 from zaqarclient.queues.v2 import client as zaqar_client
 from zaqarclient.transport import errors as zaqar_errors
 
-from .fake_keystone import FakeKeystone
+from .keystone import Keystone
 from .server import BridgeAPI
 
 TIMEOUT = 10
 
 
-def project_token(keystone: FakeKeystone, name: str) -> tuple[str, str]:
-    """A user of a new project, and a token scoped to it: the one place
-    that knows how the ``keystone`` fixture makes users (Keystone's own
-    ``POST /v3/auth/tokens`` issues the token)."""
-    project = 'signed-' + uuid.uuid4().hex[:12]
-    keystone.add_user(name, name + '-password', project)
-    resp = requests.post(keystone.url + '/v3/auth/tokens', timeout=TIMEOUT, json={
-        'auth': {'identity': {'methods': ['password'], 'password': {'user': {
-            'name': name, 'domain': {'id': 'default'}, 'password': name + '-password'}}},
-            'scope': {'project': {'id': project}}}})
-    assert resp.status_code == 201, resp.text
-    return project, resp.headers['X-Subject-Token']
+def project_token(keystone: Keystone, name: str) -> tuple[str, str]:
+    """A user of a new project, and a token scoped to it, both from the
+    real Keystone (tools/start-keystone.sh)."""
+    user = keystone.create_user(name)
+    return user.project_id, keystone.token(user)
 
 
 def token_client(api: BridgeAPI, project: str, token: str) -> zaqar_client.Client:
@@ -53,7 +46,7 @@ def bodies(queue) -> list:
 
 
 @pytest.fixture(scope='module')
-def owner(keystone_api: BridgeAPI, keystone: FakeKeystone):
+def owner(keystone_api: BridgeAPI, keystone: Keystone):
     project, token = project_token(keystone, 'owner-' + uuid.uuid4().hex[:6])
     return project, token_client(keystone_api, project, token)
 
@@ -79,7 +72,7 @@ def test_a_signed_url_made_with_a_token_works_without_one(
 
 
 def test_a_signed_url_grants_nothing_beyond_its_paths_methods_and_project(
-        keystone_api: BridgeAPI, keystone: FakeKeystone, owner) -> None:
+        keystone_api: BridgeAPI, keystone: Keystone, owner) -> None:
     project, client = owner
     client.queue('private', force_create=True).post([{'body': 'secret'}])
     signed = client.queue('readonly', force_create=True).signed_url(
