@@ -138,7 +138,8 @@ class PoolQueueConsumer(impl_rabbit.Consumer):
     durability of the exchange it binds to."""
 
     def __init__(self, connection: Any, exchange_name: str, topic: str,
-                 pool: str, callback: Any, kind: str) -> None:
+                 pool: str, callback: Any, kind: str,
+                 reported: set[str]) -> None:
         super().__init__(
             exchange_name=exchange_name, queue_name=pool, routing_key=topic,
             type='topic', durable=True,
@@ -150,6 +151,9 @@ class PoolQueueConsumer(impl_rabbit.Consumer):
             rabbit_quorum_queue_config=connection.rabbit_quorum_queue_config)
         self.kind = kind
         self.exchange_durable = bool(connection.durable)
+        # Queue mismatches already logged, shared by the consumers of one
+        # listener (one error per queue, not one per binding).
+        self.reported = reported
 
     def declare(self, conn: Any) -> None:
         """(Re)declare after each (re)connect: take the exchange as found,
@@ -165,6 +169,12 @@ class PoolQueueConsumer(impl_rabbit.Consumer):
         if mismatch is None:
             super().declare(conn)
             return
+        if mismatch not in self.reported:
+            self.reported.add(mismatch)
+            self._report(mismatch)
+        self._bind_existing(conn)
+
+    def _report(self, mismatch: str) -> None:
         LOG.error('Pool queue %r already exists with other properties '
                   '(%s): consuming it as it is. If it is not durable, the '
                   'notifications in it are lost at the next RabbitMQ '
@@ -172,7 +182,6 @@ class PoolQueueConsumer(impl_rabbit.Consumer):
                   'README, "Nothing lost across a broker restart".',
                   self.queue_name, mismatch,
                   'a quorum queue' if self.kind == QUORUM else 'durable')
-        self._bind_existing(conn)
 
     def _bind_existing(self, conn: Any) -> None:
         channel = conn.channel
@@ -247,10 +256,12 @@ def listen(driver: Any, targets_and_priorities: Any, pool: str,
     :class:`PoolQueueConsumer` for each (exchange, topic.priority)."""
     conn = driver._get_connection(driver_common.PURPOSE_LISTEN)
     listener = amqpdriver.NotificationAMQPListener(driver, conn)
+    reported: set[str] = set()
     for target, priority in targets_and_priorities:
         conn.declare_consumer(PoolQueueConsumer(
             conn, driver._get_exchange(target),
-            '%s.%s' % (target.topic, priority), pool, listener, kind))
+            '%s.%s' % (target.topic, priority), pool, listener, kind,
+            reported))
     return driver_base.PollStyleListenerAdapter(listener, batch_size,
                                                 batch_timeout)
 
