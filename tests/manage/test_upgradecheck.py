@@ -95,8 +95,7 @@ def test_quorum_delivery_limit_fails_and_is_named(setup: Setup) -> None:
     ({}, {'amqp_durable_queues': True}, 0, 'created durable when missing'),
 ])
 def test_bus_check_names_unsafe_settings_and_describes_safe_ones(
-        listener: dict, rabbit: dict, code: int,
-                   words: str) -> None:
+        listener: dict, rabbit: dict, code: int, words: str) -> None:
     conf = make_conf('sqlite://', **listener)
     poolqueue.rabbit_conf(conf)
     for key, value in rabbit.items():
