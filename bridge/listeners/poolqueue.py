@@ -113,8 +113,32 @@ def unsafe_settings(conf: cfg.ConfigOpts) -> list[str]:
     return problems
 
 
+def rabbit_transports(conf: cfg.ConfigOpts) -> bool:
+    """True when every bus bridge listens on is RabbitMQ (oslo.messaging's
+    ``rabbit`` driver, also named ``kombu``), the only one whose queues
+    bridge declares."""
+    for opts in _messaging_default_opts():
+        try:
+            conf.register_opt(opts)
+        except cfg.DuplicateOptError:
+            pass
+    urls = [conf.transport_url or 'rabbit://',
+            *conf.listener.extra_transport_urls]
+    return all(url.split(':', 1)[0].split('+', 1)[0] in ('rabbit', 'kombu')
+               for url in urls)
+
+
+def _messaging_default_opts() -> list[Any]:
+    from oslo_messaging import opts as messaging_opts
+    return [opt for group, opts in messaging_opts.list_opts()
+            if group is None for opt in opts]
+
+
 def describe(conf: cfg.ConfigOpts) -> str:
     """One line for the operator: what the pool queue survives."""
+    if not rabbit_transports(conf):
+        return ('not every bus is RabbitMQ: bridge declares the pool queue '
+                'only on RabbitMQ; elsewhere durability is the bus\'s own')
     if not conf.listener.pool:
         return 'no pool: the shared notifications queues, declared by ' \
             'oslo.messaging'

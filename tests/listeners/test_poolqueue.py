@@ -186,3 +186,9 @@ def test_unsafe_settings_are_warned_about_at_start(
 
 def test_default_settings_warn_about_nothing(sqlite_url):
     assert poolqueue.unsafe_settings(make_conf(sqlite_url)) == []
+
+
+def test_other_buses_are_named_as_not_managed(sqlite_url):
+    conf = make_conf(sqlite_url)
+    conf.set_override('transport_url', 'kafka://127.0.0.1:9092/')
+    assert 'not every bus is RabbitMQ' in poolqueue.describe(conf)
