@@ -117,9 +117,9 @@ def rabbit_transports(conf: cfg.ConfigOpts) -> bool:
     """True when every bus bridge listens on is RabbitMQ (oslo.messaging's
     ``rabbit`` driver, also named ``kombu``), the only one whose queues
     bridge declares."""
-    for opts in _messaging_default_opts():
+    for opt in _messaging_default_opts():
         try:
-            conf.register_opt(opts)
+            conf.register_opt(opt)
         except cfg.DuplicateOptError:
             pass
     urls = [conf.transport_url or 'rabbit://',
@@ -169,7 +169,8 @@ class PoolQueueConsumer(impl_rabbit.Consumer):
             type='topic', durable=True,
             exchange_auto_delete=connection.amqp_auto_delete,
             queue_auto_delete=False, callback=callback,
-            rabbit_ha_queues=connection.rabbit_ha_queues,
+            # Mirroring (rabbit_ha_queues) is for classic queues only.
+            rabbit_ha_queues=connection.rabbit_ha_queues and kind != QUORUM,
             enable_cancel_on_failover=connection.enable_cancel_on_failover,
             rabbit_quorum_queue=kind == QUORUM,
             rabbit_quorum_queue_config=connection.rabbit_quorum_queue_config)
