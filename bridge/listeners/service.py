@@ -4,7 +4,10 @@ One listener per bus (``[DEFAULT] transport_url`` plus
 ``[listener] extra_transport_urls``), each bound to every
 (exchange, topic.priority) pair of the configured exchanges and topics, in
 the configured pool: RabbitMQ then gives bridge its own queue with a copy of
-every notification, so Ceilometer and other consumers lose nothing.
+every notification, so Ceilometer and other consumers lose nothing. That
+queue is durable (or quorum) whatever the services' exchanges are
+(:mod:`bridge.listeners.poolqueue`), so a broker restart loses nothing
+either.
 Several listener processes (``[listener] workers``, or separate hosts) share
 the pool queue; the dedup keys keep storage free of duplicates.
 """
