@@ -173,6 +173,19 @@ listener_opts = [
                     'bridge never takes messages from Ceilometer or other '
                     'consumers. All bridge-listener processes of one cloud '
                     'share one pool.'),
+    cfg.StrOpt('pool_queue_type', default='auto',
+               choices=[('auto', 'quorum when [oslo_messaging_rabbit] '
+                                 'rabbit_quorum_queue is true, else classic'),
+                        ('classic', 'a durable classic queue'),
+                        ('quorum', 'a quorum queue (durable, replicated '
+                                   'across the RabbitMQ cluster)')],
+               help='Type of the pool queue bridge declares on RabbitMQ. It '
+                    'is durable in every case, whatever [oslo_messaging_'
+                    'rabbit] amqp_durable_queues says, so the notifications '
+                    'waiting in it survive a broker restart; the services\' '
+                    'exchanges are used as they are. RabbitMQ cannot change '
+                    'the type of an existing queue: see the README, '
+                    '"Nothing lost across a broker restart".'),
     cfg.IntOpt('batch_size', default=100, min=1,
                help='Notifications handed to the endpoint at once; each '
                     'batch is stored in one transaction where the backend '

@@ -88,6 +88,27 @@ function _bridge_notify {
     _bridge_set "$file" oslo_messaging_notifications transport_url "$(_bridge_transport_url)"
 }
 
+# _bridge_rabbit_like_services: bridge's [oslo_messaging_rabbit]
+# rabbit_quorum_queue and amqp_durable_queues as the first configured
+# service has them. bridge's pool queue is durable whatever they say (a
+# quorum queue when rabbit_quorum_queue is on); they decide how bridge
+# creates an exchange no service has declared yet, which must be the way
+# the services declare it.
+function _bridge_rabbit_like_services {
+    local file option value
+    for file in "$NOVA_CONF" "${CINDER_CONF:-}" "${NEUTRON_CONF:-}" \
+            "${GLANCE_API_CONF:-}" "${HEAT_CONF:-}" "${KEYSTONE_CONF:-}"; do
+        [[ -n "$file" && -f "$file" ]] || continue
+        for option in rabbit_quorum_queue amqp_durable_queues; do
+            value=$(iniget "$file" oslo_messaging_rabbit "$option")
+            if [[ -n "$value" ]]; then
+                iniset "$BRIDGE_CONF" oslo_messaging_rabbit "$option" "$value"
+            fi
+        done
+        return 0
+    done
+}
+
 # pbr writes the wsgi_scripts entry point (bridge-wsgi-api) only for
 # regular installs; setup_develop installs in editable mode, without it.
 function _bridge_ensure_wsgi_script {
@@ -158,6 +179,8 @@ function configure_bridge {
     iniset "$BRIDGE_CONF" api bind_port "$BRIDGE_SERVICE_PORT"
     iniset "$BRIDGE_CONF" listener rules_file "$BRIDGE_RULES_FILE"
     iniset "$BRIDGE_CONF" listener workers "$BRIDGE_LISTENER_WORKERS"
+    iniset "$BRIDGE_CONF" listener pool_queue_type "$BRIDGE_POOL_QUEUE_TYPE"
+    _bridge_rabbit_like_services
     if is_service_enabled key keystone; then
         iniset "$BRIDGE_CONF" DEFAULT auth_strategy keystone
         configure_keystone_authtoken_middleware "$BRIDGE_CONF" bridge

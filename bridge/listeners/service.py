@@ -4,7 +4,10 @@ One listener per bus (``[DEFAULT] transport_url`` plus
 ``[listener] extra_transport_urls``), each bound to every
 (exchange, topic.priority) pair of the configured exchanges and topics, in
 the configured pool: RabbitMQ then gives bridge its own queue with a copy of
-every notification, so Ceilometer and other consumers lose nothing.
+every notification, so Ceilometer and other consumers lose nothing. That
+queue is durable (or quorum) whatever the services' exchanges are
+(:mod:`bridge.listeners.poolqueue`), so a broker restart loses nothing
+either.
 Several listener processes (``[listener] workers``, or separate hosts) share
 the pool queue; the dedup keys keep storage free of duplicates.
 """
@@ -21,10 +24,12 @@ from typing import Any
 import oslo_messaging
 from oslo_config import cfg
 from oslo_log import log
+from oslo_messaging.notify import dispatcher as notify_dispatcher
 
 from bridge import storage as bridge_storage
 from bridge import translation
 from bridge.listeners import endpoint as bridge_endpoint
+from bridge.listeners import poolqueue
 
 LOG = log.getLogger(__name__)
 
@@ -68,17 +73,28 @@ def targets(conf: cfg.ConfigOpts) -> list[oslo_messaging.Target]:
 
 
 def make_listeners(conf: cfg.ConfigOpts, endpoint: Any) -> list[Any]:
-    """One batch listener per configured bus, all in the bridge pool."""
+    """One batch listener per configured bus, all in the bridge pool, whose
+    RabbitMQ queue is durable (bridge.listeners.poolqueue)."""
     listeners = []
+    kind = poolqueue.queue_type(conf)
     for url in [None, *conf.listener.extra_transport_urls]:
         transport = oslo_messaging.get_notification_transport(conf, url=url)
-        listeners.append(oslo_messaging.get_batch_notification_listener(
-            transport, targets(conf), [endpoint],
-            executor='threading', allow_requeue=True,
-            pool=conf.listener.pool,
+        dispatcher = notify_dispatcher.BatchNotificationDispatcher(
+            [endpoint], None)
+        listeners.append(poolqueue.PoolNotificationServer(
+            transport, targets(conf), dispatcher, executor='threading',
+            allow_requeue=True, pool=conf.listener.pool,
             batch_size=conf.listener.batch_size,
-            batch_timeout=conf.listener.batch_timeout))
+            batch_timeout=conf.listener.batch_timeout, queue_kind=kind))
     return listeners
+
+
+def log_durability(conf: cfg.ConfigOpts) -> None:
+    """One line on what the pool queue survives, and a warning for each
+    setting under which waiting notifications can still be lost."""
+    LOG.info('Durability: %s', poolqueue.describe(conf))
+    for problem in poolqueue.unsafe_settings(conf):
+        LOG.warning('Notifications can be lost: %s', problem)
 
 
 class ListenerService:
@@ -171,6 +187,7 @@ def run_process(conf: cfg.ConfigOpts) -> None:
 
 def run(conf: cfg.ConfigOpts) -> None:
     """Run ``[listener] workers`` listener processes (this one when 1)."""
+    log_durability(conf)
     workers = conf.listener.workers
     if workers == 1:
         run_process(conf)

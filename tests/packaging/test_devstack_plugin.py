@@ -497,3 +497,26 @@ def test_written_wsgi_script_serves_the_api_from_the_uwsgi_env(
         capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ['300', '201']
+
+
+def test_bridge_declares_queues_and_exchanges_as_the_services_do(
+        devstack: Devstack) -> None:
+    """The pool queue is durable anyway; quorum when the services use
+    quorum queues, and missing exchanges created as the services would."""
+    nova = devstack.path('NOVA_CONF')
+    nova.write_text('[DEFAULT]\ndebug = True\n[oslo_messaging_rabbit]\n'
+                    'rabbit_quorum_queue = True\n'
+                    'amqp_durable_queues = True\n')
+    devstack.phase('stack', 'post-config')
+    conf = devstack.ini(devstack.path('BRIDGE_CONF_DIR') / 'bridge.conf')
+    assert conf['listener']['pool_queue_type'] == 'auto'
+    assert dict(conf['oslo_messaging_rabbit']) == {
+        'rabbit_quorum_queue': 'True', 'amqp_durable_queues': 'True'}
+
+
+def test_oslo_messaging_defaults_are_left_as_they_are(devstack: Devstack
+                                                      ) -> None:
+    devstack.phase('stack', 'post-config')
+    conf = devstack.ini(devstack.path('BRIDGE_CONF_DIR') / 'bridge.conf')
+    assert conf['listener']['pool_queue_type'] == 'auto'
+    assert not conf.has_section('oslo_messaging_rabbit')
