@@ -82,7 +82,8 @@ def dead_letters_replay(conf: cfg.ConfigOpts) -> int:
     args, lc = conf.command, conf.listener
     path = lc.rules_file or translation.default_rules_path()
     try:
-        rules = translation.load_rules(path)
+        rules = translation.load_rules(path).with_denied_projects(
+            conf.translation.operator_projects)
     except (translation.RulesError, OSError) as exc:
         return _fail('cannot load the rules: %s' % exc)
     store = _open_storage(conf)
@@ -93,7 +94,8 @@ def dead_letters_replay(conf: cfg.ConfigOpts) -> int:
         queue=lc.dead_letter_queue,
         default_ttl=conf.limits.default_message_ttl,
         max_depth=lc.max_queue_depth or None, out=sys.stdout,
-        progress_every=args.progress_every)
+        progress_every=args.progress_every,
+        ownership_grace=conf.translation.ownership_grace)
     summary = deadletters.Summary()
     print('Replaying %s/%s with the rules of %s%s' % (
         lc.dead_letter_project, lc.dead_letter_queue, path,

@@ -52,6 +52,9 @@ class Routed:
     body: dict
     #: Always the notification's ``message_id``.
     dedup_key: str
+    #: What the event tells the ownership index (None: nothing), see
+    #: :mod:`bridge.translation.ownership`.
+    ownership: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
