@@ -114,7 +114,8 @@ def _translate(n: Notification, rules: Rules, owners: Owners
             priority=priority, project_id=owner.project_id,
             resource_id=tenant.resolve_resource_id(family, payload),
             ctxt=ctxt, payload=view(payload, allow, publisher_id)),
-        dedup_key=message_id, ownership=fact)
+        dedup_key=message_id, ownership=fact,
+        owner_from=owner.source)
 
 
 def _unroutable(n: Any, reason: str) -> Unroutable:
