@@ -113,3 +113,12 @@ def test_hosts_come_from_the_publisher_and_host_fields():
     assert scrub.host_names('volume.devstack@lvmdriver-1',
                             ['cmp-3.example.net', None, 7]) == (
         'cmp-3.example.net', 'lvmdriver-1', 'devstack', 'cmp-3')
+
+
+def test_the_shipped_generic_lists_are_the_built_in_defaults():
+    from bridge.translation import ruleset
+    redaction = default_doc()['redaction']
+    assert redaction['generic_allow'] == list(ruleset.GENERIC_ALLOW)
+    assert redaction['generic_free_text'] == list(ruleset.GENERIC_FREE_TEXT)
+    assert redaction['tenant_address_keys'] == list(ruleset.ADDRESS_KEYS)
+    assert redaction['host_keys'] == list(ruleset.HOST_KEYS)
