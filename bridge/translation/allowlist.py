@@ -12,14 +12,14 @@ The value at the end of a path is kept whole (a list of tags, a metadata
 object the tenant set); everything not on a path is removed, so a key a
 service adds tomorrow reaches no tenant until someone allows it. Paths are
 compiled once into a tree (:class:`Node`) that :func:`apply` walks along
-with the payload.
+with the payload (see :mod:`bridge.translation.tenantview`).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any, Callable, Iterable
+from typing import Iterable
 
 #: How a field at the end of a path is kept.
 KEEP = 1
@@ -132,48 +132,3 @@ def compile_paths(allow: Iterable[str], free_text: Iterable[str] = ()
     for text in free_text:
         root.add(parse_path(text), SCRUB)
     return root
-
-
-#: Marks "nothing of this value is allowed".
-_NOTHING = object()
-
-Keep = Callable[[Any], Any]
-
-
-def apply(node: Node, value: Any, keep: Keep, scrub: Keep,
-          drop: Callable[[str], bool]) -> Any:
-    """What ``node`` allows of ``value``: a new structure. ``keep(v)`` makes
-    the copy of a kept value, ``scrub(v)`` the copy of a free-text one;
-    keys for which ``drop(key)`` is true are removed even when allowed (the
-    deny-list wins). Returns {} when nothing of a dict payload is
-    allowed."""
-    result = _walk(node, value, keep, scrub, drop)
-    if result is _NOTHING:
-        return {} if isinstance(value, dict) else None
-    return result
-
-
-def _walk(node: Node, value: Any, keep: Keep, scrub: Keep,
-          drop: Callable[[str], bool]) -> Any:
-    if node.mode == SCRUB:
-        return scrub(value)
-    if node.mode == KEEP:
-        return keep(value)
-    kind = type(value)
-    if kind is dict or isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if type(key) is not str:
-                continue
-            child = node.child(key)
-            if child is None or drop(key):
-                continue
-            kept = _walk(child, item, keep, scrub, drop)
-            if kept is not _NOTHING:
-                out[key] = kept
-        return out if out or not value else _NOTHING
-    if kind is list or isinstance(value, (list, tuple)):
-        items = [_walk(node, item, keep, scrub, drop) for item in value]
-        kept_items = [item for item in items if item is not _NOTHING]
-        return kept_items if kept_items or not value else _NOTHING
-    return _NOTHING

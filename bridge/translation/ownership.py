@@ -17,6 +17,7 @@ one of its own after it (Glance lets users choose image ids).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from bridge.translation import routing, tenant
@@ -44,6 +45,7 @@ class OwnerFact:
         return (self.resource_type, self.resource_id)
 
 
+@functools.lru_cache(maxsize=4096)
 def _split(event_type: str) -> tuple[str, str, str]:
     """(kind, action, phase): ``network.delete.end`` -> (network, delete,
     end); ``image.update`` -> (image, update, '')."""
@@ -58,8 +60,12 @@ def _split(event_type: str) -> tuple[str, str, str]:
 
 def resource_type(family: Family, event_type: str) -> str:
     """``<service>:<kind>`` (see the module docstring)."""
-    kind = _split(event_type)[0]
-    return ('%s:%s' % (family.service or family.name, kind))[:_TYPE_MAX]
+    return _resource_type(family.service or family.name, event_type)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resource_type(service: str, event_type: str) -> str:
+    return ('%s:%s' % (service, _split(event_type)[0]))[:_TYPE_MAX]
 
 
 def is_delete(event_type: str) -> bool:

@@ -30,7 +30,7 @@ from typing import Any
 from bridge.translation import body, ownership, routing, tenant
 from bridge.translation.model import (Dropped, Notification, Routed,
                                       Unroutable, original_body)
-from bridge.translation.redaction import TenantView
+from bridge.translation.tenantview import TenantView
 from bridge.translation.ruleset import Rules, memoized, normalize_priority
 
 #: The ownership index's answers: (resource type, resource id) -> project.
@@ -78,7 +78,9 @@ def _translate(n: Notification, rules: Rules, owners: Owners
 
     family = routing.find_family(rules, event_type, exchange, publisher_id,
                                  priority)
-    key = ownership.key_of(family, event_type, payload)
+    resource_id = tenant.resolve_resource_id(family, payload)
+    key = (ownership.resource_type(family, event_type), resource_id) \
+        if family is not None and resource_id is not None else None
     owner = tenant.resolve_owner(family, payload, ctxt, rules,
                                  owners.get(key) if key else None)
     if owner.project_id is None:
@@ -112,7 +114,7 @@ def _translate(n: Notification, rules: Rules, owners: Owners
             message_id=message_id, event_type=event_type,
             timestamp=getattr(n, 'timestamp', None), service=service,
             priority=priority, project_id=owner.project_id,
-            resource_id=tenant.resolve_resource_id(family, payload),
+            resource_id=resource_id,
             ctxt=ctxt, payload=view(payload, allow, publisher_id)),
         dedup_key=message_id, ownership=fact,
         owner_from=owner.source)

@@ -1,8 +1,9 @@
 """Redaction: remove operator-only data before a tenant sees a payload.
 
-:class:`TenantView` is what translation applies: the family's allow-list
-(everything not allowed is removed), free-text fields scrubbed, and inside
-what is kept, the deny-list below (:class:`Redactor`) as a second net.
+:class:`~bridge.translation.tenantview.TenantView` is what translation
+applies: the family's allow-list (everything not allowed is removed),
+free-text fields scrubbed, and inside what is kept, the deny-list below
+(:class:`Redactor`) as a second net.
 
 The deny-list applies at every depth (dicts inside lists inside dicts...),
 driven by the ``redaction`` section of the rules file:
@@ -42,7 +43,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.translation import allowlist, scrub
 from bridge.translation.ruleset import Redaction
 
 _MAX_DECISIONS = 4096
@@ -138,77 +138,3 @@ def redact(payload: Any, policy: Redaction) -> Any:
     """A redacted copy of ``payload`` under ``policy``."""
     return Redactor(policy)(payload)
 
-
-class TenantView:
-    """What a tenant sees of a payload: the allow-list of the event's
-    family (see :mod:`bridge.translation.allowlist`), with the deny-list
-    above still applied inside kept values, and free-text fields scrubbed
-    (see :mod:`bridge.translation.scrub`). Safe to share between threads."""
-
-    def __init__(self, policy: Redaction) -> None:
-        self.policy = policy
-        self.deny = Redactor(policy)
-
-    def __call__(self, payload: Any, allow: allowlist.Node,
-                 publisher_id: str) -> Any:
-        pending: list[_Pending] = []
-
-        def later(value: Any) -> Any:
-            if value is None or value == '' or isinstance(value, bool):
-                return value
-            item = _Pending(self.deny(value))
-            pending.append(item)
-            return item
-
-        out = allowlist.apply(allow, payload, self.deny, later,
-                              self.deny.drop_key)
-        if not pending:
-            return out
-        scrubber = scrub.Scrubber(
-            self.policy.replacement,
-            own=scrub.own_addresses(_values_under(
-                out, self.policy.address_keys)),
-            hosts=scrub.host_names(publisher_id, _values_under(
-                payload, self.policy.host_keys)))
-        return _resolve(out, scrubber)
-
-
-class _Pending:
-    """A free-text value kept by the allow-list, scrubbed once the whole
-    event is known."""
-
-    __slots__ = ('value',)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
-def _resolve(value: Any, scrubber: scrub.Scrubber) -> Any:
-    if type(value) is _Pending:
-        return scrubber(value.value)
-    if type(value) is dict:
-        return {k: _resolve(v, scrubber) for k, v in value.items()}
-    if type(value) is list:
-        return [_resolve(v, scrubber) for v in value]
-    return value
-
-
-def _values_under(value: Any, keys: frozenset[str]) -> list[Any]:
-    """Scalar values found under ``keys`` (case-insensitive) anywhere in
-    ``value``, lists flattened."""
-    found: list[Any] = []
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if type(item) is dict:
-            for key, child in item.items():
-                if isinstance(key, str) and key.lower() in keys:
-                    if isinstance(child, list):
-                        found.extend(child)
-                    elif type(child) is not dict:
-                        found.append(child)
-                if isinstance(child, (dict, list)):
-                    stack.append(child)
-        elif type(item) is list:
-            stack.extend(item)
-    return found

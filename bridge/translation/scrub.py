@@ -24,6 +24,7 @@ Pure functions; the regular expressions are compiled once.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any, Iterable
@@ -47,6 +48,7 @@ _FQDN = re.compile(
 _HOST_SPLIT = re.compile(r'[@#:/]')
 
 
+@functools.lru_cache(maxsize=4096)
 def _address(text: str) -> str | None:
     """``text`` as a normalised IP address, or None."""
     try:
@@ -70,6 +72,13 @@ def host_names(publisher_id: str, values: Iterable[Any]) -> tuple[str, ...]:
     """Host names an event reveals: ``publisher_id``'s host part and the
     string ``values`` of its host fields, with their short forms; longest
     first, so the longest match is replaced."""
+    return _host_names(publisher_id, tuple(v for v in values
+                                           if isinstance(v, str)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _host_names(publisher_id: str, values: tuple[str, ...]
+                ) -> tuple[str, ...]:
     found: set[str] = set()
     if ':' in publisher_id:
         candidates = [publisher_id.split(':', 1)[1]]
@@ -77,7 +86,7 @@ def host_names(publisher_id: str, values: Iterable[Any]) -> tuple[str, ...]:
         candidates = [publisher_id.split('.', 1)[1]]
     else:
         candidates = []
-    candidates += [v for v in values if isinstance(v, str)]
+    candidates += values
     for candidate in candidates:
         for part in _HOST_SPLIT.split(candidate):
             part = part.strip()
@@ -89,18 +98,33 @@ def host_names(publisher_id: str, values: Iterable[Any]) -> tuple[str, ...]:
     return tuple(sorted(found, key=lambda h: (-len(h), h)))
 
 
+@functools.lru_cache(maxsize=1024)
+def _host_pattern(hosts: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r'(?<![\w-])(?:%s)(?![\w-])'
+                      % '|'.join(map(re.escape, hosts)), re.I)
+
+
 class Scrubber:
     """Scrubs the free text of one event (see the module docstring)."""
 
-    __slots__ = ('marker', 'own', '_hosts')
+    __slots__ = ('marker', '_own_values', '_own', '_hosts')
 
-    def __init__(self, marker: str, own: frozenset[str] = frozenset(),
+    def __init__(self, marker: str, own: Iterable[Any] = (),
                  hosts: tuple[str, ...] = ()) -> None:
+        """``own``: values that are the tenant's own addresses (others are
+        ignored); ``hosts``: see :func:`host_names`."""
         self.marker = marker
-        self.own = own
-        self._hosts = (re.compile(
-            r'(?<![\w-])(?:%s)(?![\w-])' % '|'.join(map(re.escape, hosts)),
-            re.I) if hosts else None)
+        self._own_values = own
+        self._own: frozenset[str] | None = None
+        self._hosts = _host_pattern(hosts) if hosts else None
+
+    @property
+    def own(self) -> frozenset[str]:
+        """The tenant's own addresses, normalised (worked out on first
+        need: most texts hold no address)."""
+        if self._own is None:
+            self._own = own_addresses(self._own_values)
+        return self._own
 
     def text(self, text: str) -> str:
         """``text`` with every internal detail replaced by the marker."""
@@ -113,10 +137,12 @@ class Scrubber:
             text = _FRAME.sub(marker, text)
         if '://' in text:
             text = _CREDENTIAL_URL.sub(marker, text)
-        text = _IPV4.sub(self._ip, text)
+        if '.' in text:
+            text = _IPV4.sub(self._ip, text)
         if ':' in text:
             text = _IPV6.sub(self._ip, text)
-        text = _FQDN.sub(marker, text)
+        if '.' in text:
+            text = _FQDN.sub(marker, text)
         if self._hosts is not None:
             text = self._hosts.sub(marker, text)
         return text

@@ -59,7 +59,7 @@ def is_project_id(value: Any) -> bool:
 def payload_owner(family: Family, payload: Any) -> Owner | None:
     """The owner the payload names (step 1), or None when it names none."""
     found = _first(family.owner, {'payload': payload})
-    return None if found is None else _checked(*found)
+    return None if found is None else _checked(*found, source='payload')
 
 
 def resolve_owner(family: Family | None, payload: Any,
@@ -72,8 +72,7 @@ def resolve_owner(family: Family | None, payload: Any,
                      'matches this event')
     found = payload_owner(family, payload)
     if found is not None:
-        return dataclasses.replace(found, source='payload') \
-            if found.project_id else found
+        return found
     if indexed is not None:
         if is_project_id(indexed):
             return Owner(indexed, 'ownership index', 'index')
@@ -92,12 +91,11 @@ def resolve_owner(family: Family | None, payload: Any,
     found_ctx = _first(family.context_paths, {'ctxt': ctxt})
     if found_ctx is None:
         return Owner(None, '%s, nor the request context' % unknown)
-    owner = _checked(*found_ctx)
+    owner = _checked(*found_ctx, source='context')
     if owner.project_id in rules.context_deny_projects:
         return Owner(None, '%s, and the request context is of operator '
                      'project %s' % (unknown, owner.project_id))
-    return dataclasses.replace(owner, source='context') \
-        if owner.project_id else owner
+    return owner
 
 
 def resolve_resource_id(family: Family | None, payload: Any) -> str | None:
@@ -130,7 +128,7 @@ def _first(paths: Iterable[JsonPath], doc: dict[str, Any]
     return None
 
 
-def _checked(path: str, values: list[Any]) -> Owner:
+def _checked(path: str, values: list[Any], source: str) -> Owner:
     if len(values) > 1:
         return Owner(None, 'ambiguous owner: %s finds %d different values'
                      % (path, len(values)))
@@ -138,7 +136,7 @@ def _checked(path: str, values: list[Any]) -> Owner:
     if not is_project_id(value):
         return Owner(None, 'the owner found at %s is not a project id: %s'
                      % (path, _short(value)))
-    return Owner(value, path)
+    return Owner(value, path, source)
 
 
 #: Roles that make a request context an operator's: such a context acts

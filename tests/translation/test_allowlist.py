@@ -6,18 +6,21 @@ import pytest
 
 from bridge import translation
 from bridge.translation import allowlist, scrub
+from bridge.translation.ruleset import Redaction
+from bridge.translation.tenantview import TenantView
 
 from .support import default_doc, family, notification, sample
 
 
-def keep(value):
-    return value
+#: No deny-list: what the allow-list alone keeps.
+NO_DENY = Redaction(keys=frozenset(), key_prefixes=(), secret_keys=None,
+                    values=None, replacement='<r>',
+                    address_keys=frozenset(['ip_address']))
 
 
 def view(paths, payload, free_text=()):
     node = allowlist.compile_paths(paths, free_text)
-    return allowlist.apply(node, payload, keep, lambda v: 'SCRUBBED:%s' % v,
-                           lambda key: False)
+    return TenantView(NO_DENY)(payload, node, 'compute.cmp-1')
 
 
 @pytest.mark.parametrize('text,keys', [
@@ -60,9 +63,19 @@ def test_the_value_at_the_end_of_a_path_is_kept_whole():
     assert view(['metadata', 'tags'], payload) == payload
 
 
-def test_free_text_fields_are_handed_to_the_scrubber():
-    assert view([], {'message': 'boom', 'x': 1}, ['message']) == {
-        'message': 'SCRUBBED:boom'}
+def test_free_text_fields_are_scrubbed_and_kept():
+    assert view(['ip_address'], {'message': 'boom on cmp-1 at 10.0.0.5 and '
+                                            '10.0.0.6', 'x': 1,
+                                 'ip_address': '10.0.0.5'}, ['message']) == {
+        'message': 'boom on <r> at 10.0.0.5 and <r>',
+        'ip_address': '10.0.0.5'}
+
+
+def test_the_input_is_never_modified():
+    payload = {'a': {'b': 'on 10.1.1.1', 'c': [{'d': 1, 'e': 2}]}}
+    before = repr(payload)
+    view(['a.c.d'], payload, ['a.b'])
+    assert repr(payload) == before
 
 
 def test_a_bad_allow_path_names_the_family_and_the_field():
