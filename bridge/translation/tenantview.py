@@ -33,6 +33,8 @@ _SCRUB = allowlist.SCRUB
 _DROP = object()
 _HOST = object()
 _MEMO_MAX = 4096
+#: Values kept as they are.
+_SCALARS = frozenset((int, float, bool, type(None)))
 
 
 class _Event:
@@ -119,40 +121,39 @@ class TenantView:
                 continue
             if child is _HOST:
                 event.hosts.append(item)
-                continue
-            mode = child.mode
-            kind = type(item)
-            if mode == _KEEP:
+            elif child.mode == _KEEP:  # the frequent case, inline
+                kind = type(item)
                 if kind is str:
                     out[key] = keep_str(item)
                     if key in address_keys:
                         event.addresses.append(item)
-                elif (item is None or kind is int or kind is bool
-                      or kind is float):
+                elif kind in _SCALARS:
                     out[key] = item
                 else:
                     out[key] = self.deny(item)
-            elif mode == _SCRUB:
-                if (item is None or item == '' or kind is int
-                        or kind is bool or kind is float):
-                    out[key] = item
-                else:
-                    kept = self.deny(item)
-                    out[key] = kept
-                    event.pending.append((out, key, kept))
-            elif kind is dict:
-                kept = self._dict(child, item, event)
-                if kept or not item:
-                    out[key] = kept
-            elif kind is list:
-                kept = self._list(child, item, event)
-                if kept or not item:
-                    out[key] = kept
-            elif isinstance(item, dict):
-                out[key] = self._dict(child, item, event)
-            elif isinstance(item, (list, tuple)):
-                out[key] = self._list(child, item, event)
+            else:
+                self._other(child, key, item, out, event)
         return out
+
+    def _other(self, child: allowlist.Node, key: Any, item: Any,
+               out: dict[Any, Any], event: _Event) -> None:
+        """A free-text field, or an object or list to walk into."""
+        kind = type(item)
+        if child.mode == _SCRUB:
+            if kind in _SCALARS or item == '':
+                out[key] = item
+            else:
+                kept = self.deny(item)
+                out[key] = kept
+                event.pending.append((out, key, kept))
+        elif kind is dict or isinstance(item, dict):
+            kept = self._dict(child, item, event)
+            if kept or not item:
+                out[key] = kept
+        elif kind is list or isinstance(item, (list, tuple)):
+            kept = self._list(child, item, event)
+            if kept or not item:
+                out[key] = kept
 
     def _list(self, node: allowlist.Node, value: Any, event: _Event
               ) -> list:
