@@ -24,9 +24,9 @@ Failure handling
 
 Owners
 ------
-Each batch costs one ownership index lookup and, when it teaches the index
-something new, one write, made before the batch is stored (see
-:mod:`bridge.listeners.ownership`). Storage unavailable during either
+Each batch is translated with one ownership index lookup and, when it
+teaches the index something new, one write, made before the batch is
+stored (see :mod:`bridge.listeners.ownership`). Storage unavailable during either
 requeues the batch like a failed store; any other failure to record is
 logged and the batch is stored anyway (the index is an aid to owner
 resolution; a later event of the resource records it again).
@@ -153,12 +153,11 @@ class BridgeEndpoint:
 
     def _handle(self, priority: str, messages: list[dict]) -> str | None:
         notes = [to_notification(priority, m) for m in messages]
-        rules = self.rules
         try:
-            index = self.owners.for_batch(notes, rules)
+            results, index = self.owners.translate(notes, self.rules)
         except errors.Unavailable as exc:
             return self._requeue(len(messages), exc)
-        posts, dropped = self._translate(notes, rules, index)
+        posts, dropped = self._group(results)
         try:
             self.owners.record(index)
         except errors.Unavailable as exc:
@@ -188,16 +187,13 @@ class BridgeEndpoint:
                      evicted, self.max_depth)
         return None
 
-    def _translate(self, notes: Iterable[translation.Notification],
-                   rules: translation.Rules, index: ownership.BatchIndex
-                   ) -> tuple[list[models.Post], int]:
+    def _group(self, results: Iterable[tuple[translation.Notification, Any]]
+               ) -> tuple[list[models.Post], int]:
         grouped: dict[tuple[str, str], list[models.NewMessage]] = {}
         dead: list[models.NewMessage] = []
         dropped = 0
-        for note in notes:
-            result = translation.translate(note, rules, index.owners)
+        for note, result in results:
             if isinstance(result, translation.Routed):
-                index.learn(result.ownership)
                 grouped.setdefault((result.project_id, result.queue), []).append(
                     models.NewMessage(body=result.body,
                                     ttl=result.ttl or self.default_ttl,

@@ -1,49 +1,73 @@
 """The listener's side of the ownership index: one lookup and at most one
 write per batch.
 
-Before translating a batch the endpoint looks up, with one storage call,
-the index entries of every resource the batch names
-(:func:`bridge.translation.ownership.index_key`); translation, a pure
-function, takes those owners as input and says what each routed event
-teaches the index (:class:`~bridge.translation.ownership.OwnerFact`).
-Facts are applied to the batch's view as it goes, so a delete that follows
-its create in the same batch finds the owner. Only what changes the index
-is written: a new resource, a new owner, a first delete (which starts the
-grace period). Steady traffic about known resources costs the lookup only.
+Translation is a pure function that takes the owners the index holds
+(:func:`bridge.translation.translate`) and says what each routed event
+teaches the index (:class:`~bridge.translation.ownership.OwnerFact`). It
+reads the index only for an event whose payload names no owner (a delete
+carrying just the id), so a batch is translated in two steps:
+
+1. Every event, in order, against what the batch itself has taught so far
+   (a delete that follows its create in the same batch finds the owner).
+   Events that asked the index for a resource it could not answer yet are
+   set aside.
+2. One storage lookup for those resources and for every resource the
+   batch taught something about; the events set aside are translated
+   again with the answers.
+
+Only what changes the index is then written, in one call: a new resource,
+a new owner, a first delete (which starts the grace period). Steady traffic
+about known resources costs the lookup only.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from bridge import translation
 from bridge.storage import base, models
 from bridge.translation import ownership
 
+Result = Any  # translation.Routed | Dropped | Unroutable
+
+
+class _Owners(dict):
+    """What translation reads; remembers the last key it could not find."""
+
+    missed: tuple[str, str] | None = None
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found = dict.get(self, key)
+        if found is None:
+            self.missed = key
+            return default
+        return found
+
 
 class BatchIndex:
     """The index as one batch sees it."""
 
-    def __init__(self, known: dict[tuple[str, str], models.Ownership]
-                 ) -> None:
-        self._known = known
-        #: What translation reads: key -> owning project.
-        self.owners: dict[tuple[str, str], str] = {
-            key: entry.project for key, entry in known.items()}
+    def __init__(self) -> None:
+        self.owners = _Owners()
+        self.known: dict[tuple[str, str], models.Ownership] = {}
         self._facts: list[ownership.OwnerFact] = []
 
-    def learn(self, fact: ownership.OwnerFact | None) -> None:
-        """Take in what a routed event says (None: nothing)."""
+    def learn(self, result: Result) -> None:
+        """Take in what a routed event says."""
+        fact = getattr(result, 'ownership', None)
         if fact is not None:
             self.owners[fact.key] = fact.project
             self._facts.append(fact)
+
+    def fact_keys(self) -> set[tuple[str, str]]:
+        return {fact.key for fact in self._facts}
 
     def changes(self, now: float, grace: int) -> list[models.Ownership]:
         """The entries to write: facts that change what the index held."""
         entries = []
         for fact in self._facts:
-            known = self._known.get(fact.key)
+            known = self.known.get(fact.key)
             if (known is not None and known.project == fact.project
                     and (not fact.deleted or not known.live)):
                 continue
@@ -55,7 +79,7 @@ class BatchIndex:
 
 
 class OwnerIndex:
-    """Looks up and records owners for the endpoint's batches."""
+    """Translates the endpoint's batches with the ownership index."""
 
     def __init__(self, storage: base.Storage, grace: int,
                  clock: Callable[[], float] = time.time) -> None:
@@ -63,13 +87,36 @@ class OwnerIndex:
         self.grace = grace
         self._clock = clock
 
-    def for_batch(self, notes: Iterable[translation.Notification],
-                  rules: translation.Rules) -> BatchIndex:
-        """One lookup for every resource ``notes`` name. Raises
+    def translate(self, notes: Sequence[translation.Notification],
+                  rules: translation.Rules
+                  ) -> tuple[list[tuple[translation.Notification, Result]],
+                             BatchIndex]:
+        """(notification, result) pairs (events set aside come last) and
+        the batch's view of the index. Raises
         :class:`~bridge.storage.errors.Unavailable` like storage does."""
-        keys = sorted({key for key in (ownership.index_key(n, rules)
-                                       for n in notes) if key is not None})
-        return BatchIndex(self.storage.lookup_owners(keys) if keys else {})
+        batch = BatchIndex()
+        owners = batch.owners
+        done: list[tuple[translation.Notification, Result]] = []
+        waiting: list[tuple[translation.Notification, Result, Any]] = []
+        for note in notes:
+            owners.missed = None
+            result = translation.translate(note, rules, owners)
+            if owners.missed is not None:
+                waiting.append((note, result, owners.missed))
+            else:
+                batch.learn(result)
+                done.append((note, result))
+        keys = batch.fact_keys() | {missed for _, _, missed in waiting}
+        if keys:
+            batch.known = self.storage.lookup_owners(sorted(keys))
+        for key, entry in batch.known.items():
+            owners.setdefault(key, entry.project)  # the batch's own win
+        for note, result, missed in waiting:
+            if missed in owners:
+                result = translation.translate(note, rules, owners)
+            batch.learn(result)
+            done.append((note, result))
+        return done, batch
 
     def record(self, batch: BatchIndex) -> Sequence[models.Ownership]:
         """Write what the batch changed (nothing: no storage call)."""

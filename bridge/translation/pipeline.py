@@ -42,7 +42,8 @@ _NO_OWNERS: Owners = {}
 def translate(n: Notification, rules: Rules, owners: Owners = _NO_OWNERS
               ) -> Routed | Dropped | Unroutable:
     """Decide what happens to ``n`` (see the module docstring). ``owners``
-    holds what the ownership index knows of the resources of the batch
+    holds what the ownership index knows of resources ((type, id) ->
+    project); it is read only for an event whose payload names no owner
     (see :func:`bridge.translation.ownership.index_key`)."""
     try:
         return _translate(n, rules, owners)
@@ -81,8 +82,7 @@ def _translate(n: Notification, rules: Rules, owners: Owners
     resource_id = tenant.resolve_resource_id(family, payload)
     key = (ownership.resource_type(family, event_type), resource_id) \
         if family is not None and resource_id is not None else None
-    owner = tenant.resolve_owner(family, payload, ctxt, rules,
-                                 owners.get(key) if key else None)
+    owner = tenant.resolve_owner(family, payload, ctxt, rules, owners, key)
     if owner.project_id is None:
         return _unroutable(n, owner.reason)
 

@@ -62,17 +62,23 @@ def payload_owner(family: Family, payload: Any) -> Owner | None:
     return None if found is None else _checked(*found, source='payload')
 
 
+_NO_OWNERS: Mapping[Any, str] = {}
+
+
 def resolve_owner(family: Family | None, payload: Any,
                   ctxt: Mapping[str, Any], rules: Rules,
-                  indexed: str | None = None) -> Owner:
-    """The owning project of a notification (see the module docstring);
-    ``indexed`` is the owner the ownership index holds for its resource."""
+                  owners: Mapping[Any, str] = _NO_OWNERS,
+                  key: Any = None) -> Owner:
+    """The owning project of a notification (see the module docstring).
+    ``owners`` is what the ownership index holds, read (with the event's
+    ``key``) only when the payload names no owner."""
     if family is None:
         return Owner(None, 'owner unknown: no event family of the rules '
                      'matches this event')
     found = payload_owner(family, payload)
     if found is not None:
         return found
+    indexed = owners.get(key) if key is not None else None
     if indexed is not None:
         if is_project_id(indexed):
             return Owner(indexed, 'ownership index', 'index')
