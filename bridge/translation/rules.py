@@ -15,14 +15,20 @@ has five top-level keys, all validated at start-up:
     Ordered list; the first family whose ``match`` matches a notification
     describes it: ``service``, ``owner`` (JSONPaths under ``$.payload``,
     first non-empty wins), ``context_fallback``, ``context_paths``,
-    ``resource_id`` (JSONPaths under ``$.payload``).
+    ``resource_id`` (JSONPaths under ``$.payload``), ``allow`` and
+    ``free_text`` (allow-list paths, see :mod:`.allowlist`: the payload
+    fields a tenant may see; without them, ``redaction.generic_allow``).
 ``routes``
     Ordered list; the first enabled route whose ``match`` matches decides:
     ``queue`` (a name template, see :data:`TEMPLATE_VARIABLES`) with an
     optional ``ttl``, or ``drop: true``.
 ``redaction``
-    What is removed from payloads before a tenant sees them (see
-    :mod:`bridge.translation.redaction`).
+    The deny-list still applied inside what the allow-lists keep (see
+    :mod:`bridge.translation.redaction`), the marker (``replacement``),
+    and optionally ``generic_allow``, ``generic_free_text``,
+    ``tenant_address_keys`` and ``host_keys`` (see
+    :mod:`bridge.translation.tenantview`; defaults in
+    :mod:`bridge.translation.ruleset`).
 
 ``match`` (in families and routes) takes ``event_type``, ``exchange``,
 ``publisher_id`` (globs, a string or a list) and ``priority`` (names); a
