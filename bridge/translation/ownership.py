@@ -16,9 +16,8 @@ one of its own after it (Glance lets users choose image ids).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 from bridge.translation import routing, tenant
 from bridge.translation.ruleset import Family, Rules, normalize_priority
@@ -30,10 +29,10 @@ _DELETES = frozenset(('delete', 'deleted'))
 _TYPE_MAX = 64
 
 
-@dataclasses.dataclass(frozen=True)
-class OwnerFact:
+class OwnerFact(NamedTuple):
     """What an event tells the ownership index: ``project`` owns the
-    resource (``deleted``: and it is gone, from this event on)."""
+    resource (``deleted``: and it is gone, from this event on). A named
+    tuple: one is made per routed event."""
 
     resource_type: str
     resource_id: str

@@ -99,15 +99,19 @@ def _host_names(publisher_id: str, values: tuple[str, ...]
 
 
 @functools.lru_cache(maxsize=1024)
-def _host_pattern(hosts: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(r'(?<![\w-])(?:%s)(?![\w-])'
-                      % '|'.join(map(re.escape, hosts)), re.I)
+def _host_matcher(hosts: tuple[str, ...]
+                  ) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """The pattern replacing ``hosts``, and their lower-case forms for a
+    quick "is any of them there at all" test."""
+    pattern = re.compile(r'(?<![\w-])(?:%s)(?![\w-])'
+                         % '|'.join(map(re.escape, hosts)), re.I)
+    return pattern, tuple(sorted({h.lower() for h in hosts}, key=len))
 
 
 class Scrubber:
     """Scrubs the free text of one event (see the module docstring)."""
 
-    __slots__ = ('marker', '_own_values', '_own', '_hosts')
+    __slots__ = ('marker', '_own_values', '_own', '_hosts', '_lower_hosts')
 
     def __init__(self, marker: str, own: Iterable[Any] = (),
                  hosts: tuple[str, ...] = ()) -> None:
@@ -116,7 +120,8 @@ class Scrubber:
         self.marker = marker
         self._own_values = own
         self._own: frozenset[str] | None = None
-        self._hosts = _host_pattern(hosts) if hosts else None
+        self._hosts, self._lower_hosts = (_host_matcher(hosts) if hosts
+                                          else (None, ()))
 
     @property
     def own(self) -> frozenset[str]:
@@ -144,7 +149,9 @@ class Scrubber:
         if '.' in text:
             text = _FQDN.sub(marker, text)
         if self._hosts is not None:
-            text = self._hosts.sub(marker, text)
+            lower = text.lower()
+            if any(host in lower for host in self._lower_hosts):
+                text = self._hosts.sub(marker, text)
         return text
 
     def _ip(self, match: re.Match[str]) -> str:
