@@ -120,8 +120,10 @@ class Scrubber:
         self.marker = marker
         self._own_values = own
         self._own: frozenset[str] | None = None
-        self._hosts, self._lower_hosts = (_host_matcher(hosts) if hosts
-                                          else (None, ()))
+        self._hosts: re.Pattern[str] | None = None
+        self._lower_hosts: tuple[str, ...] = ()
+        if hosts:
+            self._hosts, self._lower_hosts = _host_matcher(hosts)
 
     @property
     def own(self) -> frozenset[str]:
