@@ -225,6 +225,22 @@ listener_opts = [
 ]
 
 
+translation_group = cfg.OptGroup(
+    'translation', title='Owner resolution of notifications')
+translation_opts = [
+    cfg.ListOpt('operator_projects', default=[],
+                help='Project ids of the cloud operators (admin, service '
+                     'projects). A request context of these projects, or '
+                     'with the admin or service role, acts for others: an '
+                     'event is never delivered to it because of the '
+                     'context alone.'),
+    cfg.IntOpt('ownership_grace', default=86400, min=0,
+               help='Seconds the ownership index keeps a resource\'s owner '
+                    'after its delete event, for late events of the same '
+                    'resource.'),
+]
+
+
 notifier_group = cfg.OptGroup('notifier', title='Subscription delivery options')
 notifier_opts = [
     cfg.IntOpt('threads', default=16, min=1,
@@ -315,6 +331,7 @@ def list_opts():
         (storage_group, storage_opts),
         (limits_group, limits_opts),
         (listener_group, listener_opts),
+        (translation_group, translation_opts),
         (notifier_group, notifier_opts),
         (smtp_group, smtp_opts),
         (signed_url_group, signed_url_opts),

@@ -5,12 +5,16 @@
     bridge-manage [--config-file FILE] dead-letters list [--limit N]
     bridge-manage [--config-file FILE] dead-letters replay [--limit N]
                                        [--dry-run] [--progress-every N]
+    bridge-manage [--config-file FILE] rules check NOTIFICATION_FILE
+                                       [--rules RULES_FILE] [--no-index]
 
 ``db sync`` creates the tables, collections and indexes that are missing in
 the storage named by ``[storage] url`` (idempotent; safe while services run).
 ``upgrade check`` runs read-only readiness checks (:mod:`bridge.manage.
 upgradecheck`); ``dead-letters`` inspects and replays the listener's
-operator dead-letter queue (:mod:`bridge.manage.deadletters`).
+operator dead-letter queue (:mod:`bridge.manage.deadletters`); ``rules
+check`` shows exactly what a tenant would receive for the notifications of
+a file (:mod:`bridge.manage.rulescheck`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from bridge import translation
 from bridge.api import wsgi
 from bridge.cmd import api as api_cmd
 from bridge.manage import deadletters
+from bridge.manage import rulescheck
 from bridge.manage import upgradecheck
 from bridge.storage import base
 from bridge.storage import errors as storage_errors
@@ -82,7 +87,8 @@ def dead_letters_replay(conf: cfg.ConfigOpts) -> int:
     args, lc = conf.command, conf.listener
     path = lc.rules_file or translation.default_rules_path()
     try:
-        rules = translation.load_rules(path)
+        rules = translation.load_rules(path).with_denied_projects(
+            conf.translation.operator_projects)
     except (translation.RulesError, OSError) as exc:
         return _fail('cannot load the rules: %s' % exc)
     store = _open_storage(conf)
@@ -93,7 +99,8 @@ def dead_letters_replay(conf: cfg.ConfigOpts) -> int:
         queue=lc.dead_letter_queue,
         default_ttl=conf.limits.default_message_ttl,
         max_depth=lc.max_queue_depth or None, out=sys.stdout,
-        progress_every=args.progress_every)
+        progress_every=args.progress_every,
+        ownership_grace=conf.translation.ownership_grace)
     summary = deadletters.Summary()
     print('Replaying %s/%s with the rules of %s%s' % (
         lc.dead_letter_project, lc.dead_letter_queue, path,
@@ -114,6 +121,42 @@ def dead_letters_replay(conf: cfg.ConfigOpts) -> int:
                      'removed, and a letter stored twice is deduplicated.'
                      % stopped)
     return 1 if summary.failed else 0
+
+
+def rules_check(conf: cfg.ConfigOpts) -> int:
+    args = conf.command
+    path = args.rules or conf.listener.rules_file or \
+        translation.default_rules_path()
+    try:
+        rules = translation.load_rules(path).with_denied_projects(
+            conf.translation.operator_projects)
+    except translation.RulesError as exc:
+        return _fail(str(exc))
+    try:
+        with open(args.file, encoding='utf-8') as f:
+            notes = rulescheck.read_notifications(f.read())
+    except OSError as exc:
+        return _fail('cannot read %s: %s' % (args.file,
+                                             exc.strerror or exc))
+    except rulescheck.InputError as exc:
+        return _fail('%s: %s' % (args.file, exc))
+    store = None
+    if not args.no_index:
+        url = bridge_conf.storage_url(conf)
+        if upgradecheck.sqlite_file_missing(url) is None:
+            store = bridge_storage.from_url(url, conf)
+    print('Rules: %s; ownership index: %s' % (
+        path, 'not consulted' if store is None else
+        api_cmd.redact_url(bridge_conf.storage_url(conf))))
+    try:
+        rulescheck.report(notes, rules, store, sys.stdout)
+    except storage_errors.Unavailable as exc:
+        return _fail('storage unavailable for the ownership index (%s); '
+                     'use --no-index to check without it' % exc)
+    finally:
+        if store is not None:
+            store.close()
+    return 0
 
 
 def _positive(value: str) -> int:
@@ -162,6 +205,21 @@ def _add_commands(subparsers: argparse._SubParsersAction) -> None:
                         help='Print a progress line every N letters '
                              '(default 1000).')
     replay.set_defaults(handler=dead_letters_replay)
+
+    rules = subparsers.add_parser('rules', help='The translation rules.')
+    actions = rules.add_subparsers(title='rules commands', dest='action')
+    actions.required = True
+    check = actions.add_parser(
+        'check', help='Show exactly what a tenant would receive for the '
+                      'notifications of a JSON file (one, or a list).')
+    check.add_argument('file', help='JSON file of notifications.')
+    check.add_argument('--rules', default=None,
+                       help='Rules file to use (default: [listener] '
+                            'rules_file, else the shipped rules).')
+    check.add_argument('--no-index', action='store_true',
+                       help='Do not consult the ownership index in '
+                            'storage.')
+    check.set_defaults(handler=rules_check)
 
 
 COMMAND = cfg.SubCommandOpt('command', title='Commands',

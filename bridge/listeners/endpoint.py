@@ -21,6 +21,15 @@ Failure handling
   that cannot be stored even there is logged at ERROR with its id and
   dropped, so one poison message cannot wedge the listener.
 * Translation never raises (:func:`bridge.translation.translate`).
+
+Owners
+------
+Each batch is translated with one ownership index lookup and, when it
+teaches the index something new, one write, made before the batch is
+stored (see :mod:`bridge.listeners.ownership`). Storage unavailable during either
+requeues the batch like a failed store; any other failure to record is
+logged and the batch is stored anyway (the index is an aid to owner
+resolution; a later event of the resource records it again).
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import oslo_messaging
 from oslo_log import log
 
 from bridge import translation
+from bridge.listeners import ownership
 from bridge.storage import base, errors, models
 
 LOG = log.getLogger(__name__)
@@ -106,6 +116,7 @@ class BridgeEndpoint:
                  default_ttl: int, dead_letter_project: str,
                  dead_letter_queue: str, dead_letter_ttl: int,
                  max_queue_depth: int, requeue_delay: float,
+                 ownership_grace: int = 86400,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.storage = storage
         self.rules = rules
@@ -116,6 +127,7 @@ class BridgeEndpoint:
         self.max_depth = max_queue_depth or None
         self.requeue_delay = requeue_delay
         self.counters = Counters()
+        self.owners = ownership.OwnerIndex(storage, ownership_grace)
         self._sleep = sleep
 
     # oslo.messaging calls the method named after each priority.
@@ -141,7 +153,18 @@ class BridgeEndpoint:
 
     def _handle(self, priority: str, messages: list[dict]) -> str | None:
         notes = [to_notification(priority, m) for m in messages]
-        posts, dropped = self._translate(notes)
+        try:
+            results, index = self.owners.translate(notes, self.rules)
+        except errors.Unavailable as exc:
+            return self._requeue(len(messages), exc)
+        posts, dropped = self._group(results)
+        try:
+            self.owners.record(index)
+        except errors.Unavailable as exc:
+            return self._requeue(len(messages), exc)
+        except Exception:  # noqa: BLE001 - the index is an aid, see above
+            LOG.exception('Recording the owners of a batch of %d '
+                          'notifications failed', len(messages))
         rescued = 0
         try:
             evicted = self.storage.post_many(posts)
@@ -164,13 +187,12 @@ class BridgeEndpoint:
                      evicted, self.max_depth)
         return None
 
-    def _translate(self, notes: Iterable[translation.Notification]
-                   ) -> tuple[list[models.Post], int]:
+    def _group(self, results: Iterable[tuple[translation.Notification, Any]]
+               ) -> tuple[list[models.Post], int]:
         grouped: dict[tuple[str, str], list[models.NewMessage]] = {}
         dead: list[models.NewMessage] = []
         dropped = 0
-        for note in notes:
-            result = translation.translate(note, self.rules)
+        for note, result in results:
             if isinstance(result, translation.Routed):
                 grouped.setdefault((result.project_id, result.queue), []).append(
                     models.NewMessage(body=result.body,

@@ -48,9 +48,12 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def load_rules(conf: cfg.ConfigOpts) -> translation.Rules:
+    """The rules file, with [translation] operator_projects added to its
+    operator (context deny) projects."""
     path = conf.listener.rules_file or translation.default_rules_path()
     LOG.info('Loading translation rules from %s', path)
-    return translation.load_rules(path)
+    return translation.load_rules(path).with_denied_projects(
+        conf.translation.operator_projects)
 
 
 def make_endpoint(conf: cfg.ConfigOpts, storage: Any,
@@ -63,7 +66,8 @@ def make_endpoint(conf: cfg.ConfigOpts, storage: Any,
         dead_letter_queue=lc.dead_letter_queue,
         dead_letter_ttl=lc.dead_letter_ttl,
         max_queue_depth=lc.max_queue_depth,
-        requeue_delay=lc.requeue_delay)
+        requeue_delay=lc.requeue_delay,
+        ownership_grace=conf.translation.ownership_grace)
 
 
 def targets(conf: cfg.ConfigOpts) -> list[oslo_messaging.Target]:

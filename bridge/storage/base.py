@@ -48,8 +48,8 @@ from typing import Any, Callable, Sequence
 
 from bridge.storage import errors
 from bridge.storage.models import (Claim, DeliveryOutcome, Message,
-                                  MessagePage, NewMessage, Post, QueueStats,
-                                  Subscription)
+                                  MessagePage, NewMessage, Ownership, Post,
+                                  QueueStats, Subscription)
 
 
 class Storage(abc.ABC):
@@ -81,8 +81,8 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def sweep(self, now: float | None = None) -> int:
-        """Delete expired messages and dedup keys; return how many
-        messages were removed. Correctness never depends on it."""
+        """Delete expired messages, dedup keys and ownership entries; return
+        how many messages were removed. Correctness never depends on it."""
 
     # -- queues ------------------------------------------------------------
 
@@ -278,6 +278,33 @@ class Storage(abc.ABC):
         """Store the outcome if ``owner`` still holds the lease (and extend
         the lease, or release it with ``release``). Return False, writing
         nothing, if the lease was lost (another notifier owns it now)."""
+        raise NotImplementedError
+
+    # -- ownership index -----------------------------------------------------
+    # Which project owns a resource, learnt from the events that name both
+    # (see bridge.listeners.ownership). Drivers implement these; the
+    # defaults refuse, so an incomplete driver fails loudly.
+
+    def record_owners(self, entries: Sequence[Ownership],
+                      now: float | None = None) -> None:
+        """Upsert the entries, keyed by (resource_type, resource_id), in one
+        transaction where the backend allows (else entry by entry; a retry
+        is safe: recording is idempotent).
+
+        An entry's ``project`` replaces the stored one. Its ``expires`` can
+        only bring the stored expiry earlier: once a delete event has set
+        it, later entries of the same resource (late or redelivered events)
+        never make it live again. Several processes may record the same
+        resource at once: nothing fails, each field ends as one of them
+        wrote it, and the earliest expiry wins."""
+        raise NotImplementedError
+
+    def lookup_owners(self, keys: Sequence[tuple[str, str]],
+                      now: float | None = None
+                      ) -> dict[tuple[str, str], Ownership]:
+        """The unexpired entries among ``keys`` ((resource_type,
+        resource_id) pairs), by key; unknown or expired keys are left out.
+        One round trip for the whole batch."""
         raise NotImplementedError
 
     # -- claims ------------------------------------------------------------

@@ -143,3 +143,47 @@ class DeliveryOutcome:
     error_at: float | None = None
     confirmation_sent: bool | None = None
     """Set when a confirmation request was just sent (None: unchanged)."""
+
+
+#: The ``expires`` an ownership entry has while its resource lives (the
+#: end of year 9999, as epoch seconds). Drivers store it as a number so that
+#: "the earlier expiry wins" is a plain minimum.
+OWNER_LIVE = 253402300799.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Ownership:
+    """One entry of the ownership index: resource (type, id) -> owner.
+
+    The key is the pair: a resource id is only unique within its type, and
+    some services let users choose ids (Glance images), so a tenant cannot
+    claim another service's resource by naming an image after it."""
+
+    resource_type: str
+    """``<service>:<kind>``, e.g. ``neutron:network``."""
+    resource_id: str
+    project: str
+    expires: float = OWNER_LIVE
+    """Epoch seconds after which the entry is gone; :data:`OWNER_LIVE`
+    while the resource lives (no delete event seen yet)."""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.resource_type, self.resource_id)
+
+    @property
+    def live(self) -> bool:
+        return self.expires >= OWNER_LIVE
+
+
+def merge_ownership(entries: Sequence[Ownership]
+                    ) -> dict[tuple[str, str], Ownership]:
+    """One entry per key, as recording them in order would leave it: the
+    last project, the earliest expiry."""
+    merged: dict[tuple[str, str], Ownership] = {}
+    for entry in entries:
+        known = merged.get(entry.key)
+        if known is not None and known.expires < entry.expires:
+            entry = dataclasses.replace(entry, expires=known.expires)
+        merged[entry.key] = entry
+    return merged

@@ -118,6 +118,9 @@ def test_a_redelivered_batch_is_stored_once(store, rules, samples):
 
 def test_storage_unavailable_requeues_the_batch_after_a_pause(rules, samples):
     class DownStore:
+        def lookup_owners(self, keys):
+            raise errors.Unavailable('database is down')
+
         def post_many(self, posts):
             raise errors.Unavailable('database is down')
 
@@ -143,6 +146,9 @@ def test_a_poison_event_is_dead_lettered_and_the_rest_is_stored(
             if any(p.project == poison_project for p in posts):
                 raise ValueError('value too long for column')
             return store.post_many(posts)
+
+        def __getattr__(self, name):
+            return getattr(store, name)
 
     ep = make_endpoint(Picky(), rules)
     others = [s for s in owned if s['expected_project'] != poison_project][:5]

@@ -28,14 +28,15 @@ from typing import Any, Sequence
 from bridge.storage import base
 from bridge.storage import errors
 from bridge.storage.models import (Claim, DeliveryOutcome, Message,
-                                   MessagePage, NewMessage, QueueStats,
-                                   Subscription)
+                                   MessagePage, NewMessage, Ownership,
+                                   QueueStats, Subscription)
 from bridge.storage.mongodb import connection
 from bridge.storage.mongodb import documents as docs
 from bridge.storage.mongodb.claims import Claims
 from bridge.storage.mongodb.connection import unavailable_on_failure
 from bridge.storage.mongodb.dedup import DedupKeys
 from bridge.storage.mongodb.messages import Messages
+from bridge.storage.mongodb.ownership import OwnershipIndex
 from bridge.storage.mongodb.sequencer import Sequencer, create_queue_doc
 from bridge.storage.mongodb.subscriptions import Subscriptions
 
@@ -58,6 +59,7 @@ class MongoStorage(base.Storage):
         self._messages = Messages(self._cols, seq, dedup, self._claims)
         self._subs = Subscriptions(self._db['subscriptions'],
                                    self._cols.queues)
+        self._owners = OwnershipIndex(self._db['ownership'])
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -65,6 +67,7 @@ class MongoStorage(base.Storage):
     def ensure_schema(self) -> None:
         connection.ensure_indexes(self._cols)
         self._subs.ensure_indexes()
+        self._owners.ensure_indexes()
 
     @unavailable_on_failure
     def health(self) -> None:
@@ -82,6 +85,7 @@ class MongoStorage(base.Storage):
         messages.delete_many({'e': {'$lte': when}, 'tomb': True})
         self._cols.dedup.delete_many({'e': {'$lte': when}})
         self._cols.claims.delete_many({'e': {'$lte': when}})
+        self._owners.sweep(time.time() if now is None else now)
         return removed.deleted_count
 
     # -- queues --------------------------------------------------------------
@@ -255,6 +259,21 @@ class MongoStorage(base.Storage):
                         release: bool = False) -> bool:
         return self._subs.record(subscription.id, owner, outcome,
                                  release=release, now=time.time())
+
+    # -- ownership index -----------------------------------------------------
+
+    @unavailable_on_failure
+    def record_owners(self, entries: Sequence[Ownership],
+                      now: float | None = None) -> None:
+        self._owners.record(entries, time.time() if now is None else now)
+
+    @unavailable_on_failure
+    def lookup_owners(self, keys: Sequence[tuple[str, str]],
+                      now: float | None = None
+                      ) -> dict[tuple[str, str], Ownership]:
+        if not keys:
+            return {}
+        return self._owners.lookup(keys, time.time() if now is None else now)
 
     # -- claims --------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from bridge.storage.sql import engine as sql_engine
 from bridge.storage.sql import executor
 from bridge.storage.sql import messages as sql_messages
 from bridge.storage.sql import guarded
+from bridge.storage.sql import ownership as sql_ownership
 from bridge.storage.sql import queues as sql_queues
 from bridge.storage.sql import subscriptions as sql_subscriptions
 from bridge.storage.sql import transactor
@@ -72,6 +73,7 @@ class SqlStorage(base.Storage):
     def sweep(self, now: float | None = None) -> int:
         at = time.time() if now is None else now
         self._tx.autocommit(lambda conn: sql_subscriptions.sweep(conn, at))
+        self._tx.autocommit(lambda conn: sql_ownership.sweep(conn, at))
         return self._tx.autocommit(
             lambda conn: sql_messages.sweep(conn, at))
 
@@ -266,6 +268,24 @@ class SqlStorage(base.Storage):
         return self._tx.autocommit(lambda conn: sql_subscriptions.record(
             conn, subscription.id, owner, outcome, release=release,
             now=now))
+
+    # -- ownership index ---------------------------------------------------
+
+    def record_owners(self, entries: Sequence[models.Ownership],
+                      now: float | None = None) -> None:
+        if not entries:
+            return
+        at = time.time() if now is None else now
+        self._tx.write(lambda conn: sql_ownership.record(conn, entries, at))
+
+    def lookup_owners(self, keys: Sequence[tuple[str, str]],
+                      now: float | None = None
+                      ) -> dict[tuple[str, str], models.Ownership]:
+        if not keys:
+            return {}
+        at = time.time() if now is None else now
+        return self._tx.autocommit(
+            lambda conn: sql_ownership.lookup(conn, keys, at))
 
     # -- claims ------------------------------------------------------------
 

@@ -143,3 +143,22 @@ subscriptions = sa.Table(
     sa.Index('ix_subscriptions_next_attempt', 'next_attempt'),
     **_MYSQL,
 )
+
+#: Longest resource type (``<service>:<kind>``) and resource id indexed.
+RESOURCE_TYPE_LENGTH = 64
+RESOURCE_ID_LENGTH = 255
+
+# ``ownership`` (see :mod:`.ownership`): the ownership index, resource
+# (type, id) -> owning project. ``expires`` is models.OWNER_LIVE while the
+# resource lives, and the delete time plus the grace period after.
+ownership = sa.Table(
+    'ownership', metadata,
+    sa.Column('resource_type', _exact(RESOURCE_TYPE_LENGTH),
+              primary_key=True),
+    sa.Column('resource_id', _exact(RESOURCE_ID_LENGTH), primary_key=True),
+    sa.Column('project', _exact(PROJECT_LENGTH), nullable=False),
+    sa.Column('expires', sa.Double, nullable=False),
+    sa.Column('updated', sa.Double, nullable=False),
+    sa.Index('ix_ownership_expires', 'expires'),
+    **_MYSQL,
+)
