@@ -56,6 +56,14 @@ class NotFound(HTTPError):
     title = 'Not found'
 
 
+class MethodNotAllowed(HTTPError):
+    status = falcon.HTTP_405
+    title = 'Method not allowed'
+
+    def __init__(self, description: str, allowed: list[str]) -> None:
+        super().__init__(description, headers={'Allow': ', '.join(allowed)})
+
+
 class NotAcceptable(HTTPError):
     status = falcon.HTTP_406
     title = 'Not acceptable'
@@ -127,6 +135,9 @@ def http_error_for(exc: storage_errors.StorageError) -> HTTPError:
 def _storage_error(req: falcon.Request, resp: falcon.Response,
                    exc: storage_errors.StorageError, params: Any) -> None:
     error = http_error_for(exc)
+    kind = getattr(req.context, 'kind', None)
+    if isinstance(exc, storage_errors.QueueNotFound) and kind is not None:
+        error = NotFound('The %s does not exist.' % kind.noun)
     if isinstance(error, ServiceUnavailable):
         LOG.warning('Storage unavailable for %s %s: %s',
                     req.method, req.path, exc)
