@@ -26,7 +26,7 @@ RELOAD_SECONDS = 2.0
 
 def _rule(name: str, description: str, method: str, path: str,
           check_str: str = ANY) -> policy.DocumentedRuleDefault:
-    operations = [{'method': method, 'path': path}]
+    operations: list[policy.Operation] = [{'method': method, 'path': path}]
     if path.startswith(_Q) and kinds.TOPIC.rules.get(name) == name:
         # Topics use these queue rules too (Zaqar's message and
         # subscription rules).
