@@ -43,9 +43,9 @@ def routes(storage: Storage, limits: validation.Limits,
         (queue + '/claims/{claim_id}', claims.Item(storage, limits)),
     ]
     for kind in kinds.KINDS:
-        # One URI field name for both families: the resources take
-        # ``queue_name`` whatever the kind.
-        item = '/v2/%s/{queue_name}' % kind.collection
+        # {queue_name} or {topic_name}; hooks.Gate hands either to the
+        # resources as queue_name.
+        item = '/v2/%s/{%s}' % (kind.collection, kind.name_field)
         subscription = item + '/subscriptions/{subscription_id}'
         table += [
             ('/v2/' + kind.collection,

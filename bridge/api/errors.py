@@ -56,14 +56,6 @@ class NotFound(HTTPError):
     title = 'Not found'
 
 
-class MethodNotAllowed(HTTPError):
-    status = falcon.HTTP_405
-    title = 'Method not allowed'
-
-    def __init__(self, description: str, allowed: list[str]) -> None:
-        super().__init__(description, headers={'Allow': ', '.join(allowed)})
-
-
 class NotAcceptable(HTTPError):
     status = falcon.HTTP_406
     title = 'Not acceptable'

@@ -18,8 +18,8 @@ Resources declare what applies to them:
   list at ``/``, as in Zaqar);
 * ``rules``: HTTP method -> policy rule name;
 * ``kind`` (:mod:`.kinds`): whether the route serves queues or topics
-  (queues when absent), and ``withheld``: methods the resource has but
-  that kind does not (405).
+  (queues when absent). A topic route's ``{topic_name}`` reaches the
+  responder as ``queue_name``, the one name the shared resources take.
 
 The results land on ``req.context``: ``client_id``, ``project`` (the
 caller's), ``owner`` (whose queues or topics storage calls name).
@@ -86,10 +86,8 @@ class Gate:
         else:
             identity = self._identify(req)
         kind = getattr(resource, 'kind', kinds.QUEUE)
-        if req.method in getattr(resource, 'withheld', ()):
-            raise errors.MethodNotAllowed(
-                '%s is not supported on %s.' % (req.method, kind.collection),
-                sorted(resource.rules))
+        if kind.name_field in params:
+            params['queue_name'] = params.pop(kind.name_field)
         ctx.project = identity.project
         ctx.kind = kind
         ctx.owner = kind.owner(identity.project)

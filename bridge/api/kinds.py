@@ -58,6 +58,12 @@ class Kind:
     def path(self, name: str) -> str:
         return '/v2/%s/%s' % (self.collection, name)
 
+    @property
+    def name_field(self) -> str:
+        """The URI template field of a name: ``queue_name``, ``topic_name``
+        (the resources take it as ``queue_name`` either way)."""
+        return self.noun + '_name'
+
     def rules_for(self, queue_rules: dict[str, str]
                   ) -> tuple[dict[str, str], frozenset[str]]:
         """(method -> rule, methods withheld) of a resource whose queue
@@ -93,14 +99,17 @@ KINDS = (QUEUE, TOPIC)
 class Served:
     """Base of the resources serving both kinds. Subclasses declare their
     queue ``rules`` (method -> rule) and call :meth:`serve`;
-    :class:`bridge.api.hooks.Gate` reads ``kind``, ``rules`` and
-    ``withheld``."""
+    :class:`bridge.api.hooks.Gate` reads ``kind`` and ``rules``."""
 
     rules: dict[str, str] = {}
     kind: Kind = QUEUE
-    #: Methods the resource has that its kind does not (405).
-    withheld: frozenset[str] = frozenset()
 
     def serve(self, kind: Kind) -> None:
+        """Serve ``kind``: its rules, and no responder for the methods it
+        does not have (falcon maps only callable ``on_*`` attributes, so
+        those answer falcon's 405 with an ``Allow`` header, and the route
+        table shows exactly the operations of each kind)."""
         self.kind = kind
-        self.rules, self.withheld = kind.rules_for(type(self).rules)
+        self.rules, withheld = kind.rules_for(type(self).rules)
+        for method in withheld:
+            setattr(self, 'on_' + method.lower(), None)

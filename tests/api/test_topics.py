@@ -7,10 +7,12 @@ import json
 import pathlib
 from typing import Callable
 
+import falcon.inspect
 import pytest
 from oslo_config import cfg
 from oslo_policy import opts as policy_opts
 
+from bridge.api import app as api_app
 from bridge.storage import namespaces
 from bridge.storage.base import Storage
 
@@ -173,10 +175,10 @@ def test_subscriptions_on_a_topic_are_its_own(api: Api) -> None:
 
 
 @pytest.mark.parametrize('method, path, allowed', [
-    ('HEAD', '/v2/topics/news', 'DELETE, GET, PATCH, PUT'),
-    ('DELETE', '/v2/topics/news/messages?pop=1', 'GET, POST'),
-    ('DELETE', '/v2/topics/news/messages?ids=a', 'GET, POST'),
-    ('DELETE', '/v2/topics/news/messages/abc', 'GET'),
+    ('HEAD', '/v2/topics/news', 'DELETE, GET, PATCH, PUT, OPTIONS'),
+    ('DELETE', '/v2/topics/news/messages?pop=1', 'GET, POST, OPTIONS'),
+    ('DELETE', '/v2/topics/news/messages?ids=a', 'GET, POST, OPTIONS'),
+    ('DELETE', '/v2/topics/news/messages/abc', 'GET, OPTIONS'),
 ])
 def test_operations_topics_do_not_have_are_405(
         api: Api, method: str, path: str, allowed: str) -> None:
@@ -186,6 +188,26 @@ def test_operations_topics_do_not_have_are_405(
     assert resp.headers['allow'] == allowed
     if method != 'HEAD':
         assert_error(resp, 405)
+
+
+def test_the_route_table_has_exactly_the_topic_operations_of_zaqar(
+        conf: cfg.ConfigOpts, storage: Storage) -> None:
+    app = api_app.create_app(conf, storage)
+    served = {(route.path, method.method)
+              for route in falcon.inspect.inspect_routes(app)
+              if route.path.startswith('/v2/topics')
+              for method in route.methods if not method.internal}
+    item = '/v2/topics/{topic_name}'
+    sub = item + '/subscriptions/{subscription_id}'
+    assert served == {
+        ('/v2/topics', 'GET'), (item, 'GET'), (item, 'PUT'),
+        (item, 'PATCH'), (item, 'DELETE'), (item + '/stats', 'GET'),
+        (item + '/purge', 'POST'), (item + '/messages', 'GET'),
+        (item + '/messages', 'POST'),
+        (item + '/messages/{message_id}', 'GET'),
+        (item + '/subscriptions', 'GET'), (item + '/subscriptions', 'POST'),
+        (sub, 'GET'), (sub, 'PATCH'), (sub, 'DELETE'),
+        (sub + '/confirm', 'PUT')}
 
 
 @pytest.mark.parametrize('path', ['/v2/topics/news/claims',
