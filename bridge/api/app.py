@@ -15,6 +15,7 @@ from bridge.api import claims
 from bridge.api import errors
 from bridge.api import home
 from bridge.api import hooks
+from bridge.api import kinds
 from bridge.api import messages
 from bridge.api import policy
 from bridge.api import queues
@@ -28,28 +29,40 @@ from bridge.storage.base import Storage
 def routes(storage: Storage, limits: validation.Limits,
            sub_limits: subscription_validation.SubscriptionLimits,
            sharing: share.Share) -> list[tuple[str, object]]:
-    """Every URI template of the API and the resource serving it."""
+    """Every URI template of the API and the resource serving it. Queues
+    and topics are served by the same resources (:mod:`.kinds` says how
+    they differ); claims and sharing exist for queues only."""
     queue = '/v2/queues/{queue_name}'
-    subscription = queue + '/subscriptions/{subscription_id}'
-    return [
+    table: list[tuple[str, object]] = [
         ('/', home.Versions()),
         ('/v2', home.HomeDocument()),
         ('/v2/ping', home.Ping(storage)),
         ('/v2/health', home.Health(storage)),
-        ('/v2/queues', queues.Collection(storage, limits)),
-        (queue, queues.Item(storage, limits)),
-        (queue + '/stats', queues.Stats(storage)),
-        (queue + '/purge', queues.Purge(storage, limits)),
         (queue + '/share', sharing),
-        (queue + '/messages', messages.Collection(storage, limits)),
-        (queue + '/messages/{message_id}', messages.Item(storage)),
         (queue + '/claims', claims.Collection(storage, limits)),
         (queue + '/claims/{claim_id}', claims.Item(storage, limits)),
-        (queue + '/subscriptions',
-         subscriptions.Collection(storage, limits, sub_limits)),
-        (subscription, subscriptions.Item(storage, limits, sub_limits)),
-        (subscription + '/confirm', subscriptions.Confirm(storage, limits)),
     ]
+    for kind in kinds.KINDS:
+        # {queue_name} or {topic_name}; hooks.Gate hands either to the
+        # resources as queue_name.
+        item = '/v2/%s/{%s}' % (kind.collection, kind.name_field)
+        subscription = item + '/subscriptions/{subscription_id}'
+        table += [
+            ('/v2/' + kind.collection,
+             queues.Collection(storage, limits, kind)),
+            (item, queues.Item(storage, limits, kind)),
+            (item + '/stats', queues.Stats(storage, kind)),
+            (item + '/purge', queues.Purge(storage, limits, kind)),
+            (item + '/messages', messages.Collection(storage, limits, kind)),
+            (item + '/messages/{message_id}', messages.Item(storage, kind)),
+            (item + '/subscriptions',
+             subscriptions.Collection(storage, limits, sub_limits, kind)),
+            (subscription,
+             subscriptions.Item(storage, limits, sub_limits, kind)),
+            (subscription + '/confirm',
+             subscriptions.Confirm(storage, limits, kind)),
+        ]
+    return table
 
 
 def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:

@@ -127,6 +127,9 @@ def http_error_for(exc: storage_errors.StorageError) -> HTTPError:
 def _storage_error(req: falcon.Request, resp: falcon.Response,
                    exc: storage_errors.StorageError, params: Any) -> None:
     error = http_error_for(exc)
+    kind = getattr(req.context, 'kind', None)
+    if isinstance(exc, storage_errors.QueueNotFound) and kind is not None:
+        error = NotFound('The %s does not exist.' % kind.noun)
     if isinstance(error, ServiceUnavailable):
         LOG.warning('Storage unavailable for %s %s: %s',
                     req.method, req.path, exc)

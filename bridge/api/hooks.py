@@ -16,9 +16,13 @@ Resources declare what applies to them:
 
 * ``public = True``: no Client-ID, identity or policy (only the version
   list at ``/``, as in Zaqar);
-* ``rules``: HTTP method -> policy rule name.
+* ``rules``: HTTP method -> policy rule name;
+* ``kind`` (:mod:`.kinds`): whether the route serves queues or topics
+  (queues when absent). A topic route's ``{topic_name}`` reaches the
+  responder as ``queue_name``, the one name the shared resources take.
 
-The results land on ``req.context``: ``client_id``, ``project``.
+The results land on ``req.context``: ``client_id``, ``project`` (the
+caller's), ``owner`` (whose queues or topics storage calls name).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import falcon
 from bridge import signed_urls
 from bridge.api import auth
 from bridge.api import errors
+from bridge.api import kinds
 from bridge.api import policy
 from bridge.api import validation
 
@@ -80,10 +85,15 @@ class Gate:
             identity = self._signed_identity(req)
         else:
             identity = self._identify(req)
+        kind = getattr(resource, 'kind', kinds.QUEUE)
+        if kind.name_field in params:
+            params['queue_name'] = params.pop(kind.name_field)
         ctx.project = identity.project
+        ctx.kind = kind
+        ctx.owner = kind.owner(identity.project)
         queue = params.get('queue_name')
         if queue is not None:
-            validation.queue_name(queue)
+            validation.queue_name(queue, kind.noun)
         rule = resource.rules.get(req.method)
         if rule is not None and not self._authorizer.allowed(
                 rule, identity.project, identity.roles, identity.user_id):

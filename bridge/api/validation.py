@@ -80,11 +80,13 @@ class Limits:
 
 # -- identifiers -------------------------------------------------------------
 
-def queue_name(name: str) -> str:
+def queue_name(name: str, noun: str = 'queue') -> str:
+    """A queue (or topic: same rules) name."""
     if not QUEUE_NAME_RE.match(name):
         raise ValidationError(
-            'Queue names are 1 to 64 characters long and may only contain '
-            'ASCII letters, digits, underscores, dashes and dots.')
+            '%s names are 1 to 64 characters long and may only contain '
+            'ASCII letters, digits, underscores, dashes and dots.'
+            % noun.capitalize())
     return name
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Sequence
 
+from bridge.storage import namespaces
+
 
 @dataclasses.dataclass(frozen=True)
 class NewMessage:
@@ -102,6 +104,8 @@ class Subscription:
 
     id: str
     project: str
+    """The queue's owner: a project, or a project's topics
+    (:mod:`bridge.storage.namespaces`)."""
     queue: str
     subscriber: str
     ttl: int
@@ -127,6 +131,21 @@ class Subscription:
 
     def age(self, now: float) -> int:
         return max(0, int(now - self.created))
+
+    @property
+    def tenant(self) -> str:
+        """The project the subscription belongs to."""
+        return namespaces.split(self.project)[0]
+
+    @property
+    def source_kind(self) -> str:
+        """``queue`` or ``topic``: what it is subscribed to."""
+        return namespaces.split(self.project)[1][:-1]
+
+    @property
+    def source_path(self) -> str:
+        """The API path of its queue or topic (``/v2/queues/NAME``)."""
+        return namespaces.path(self.project, self.queue)
 
 
 @dataclasses.dataclass(frozen=True)
