@@ -37,24 +37,27 @@ api_opts = [
     cfg.PortOpt('bind_port', default=8888,
                 help='Port bridge-api listens on.'),
     cfg.IntOpt('workers', default=4, min=1,
-               help='Number of bridge-api worker processes. Processes '
-                    'scale better than threads (each process has its own '
-                    'interpreter lock); about twice the number of CPU '
-                    'cores is a good start.'),
+               help='Number of bridge-api worker processes, each with its '
+                    'own interpreter (and lock), storage connections and '
+                    'event loop. About twice the number of CPU cores is a '
+                    'good start.'),
     cfg.IntOpt('threads', default=1, min=1,
-               help='Threads per bridge-api worker process: requests one '
-                    'process serves at once. On SQLite (the default) a '
+               help='Threads per bridge-api worker process that run '
+                    'requests once their whole body has arrived (bodies '
+                    'and headers are read without a thread, so slow '
+                    'clients hold none). On SQLite (the default) a '
                     'request waits on nothing a second thread could use, '
-                    'and threads only take turns at the interpreter lock, '
-                    'so one thread per process serves most requests '
-                    '(measured: about a quarter more than two). With a '
-                    'network database (PostgreSQL, MariaDB, MongoDB), 2 to '
-                    '4 threads overlap its round trips.'),
-    cfg.IntOpt('worker_connections', default=1000, min=1,
-               help='Most client connections one bridge-api worker process '
-                    'keeps open (gunicorn worker_connections); beyond it, '
-                    'new connections wait for another worker or a free '
-                    'slot.'),
+                    'so one thread per process serves most requests. With '
+                    'a network database (PostgreSQL, MariaDB, MongoDB), 2 '
+                    'to 4 threads overlap its round trips.'),
+    cfg.IntOpt('max_requests_per_worker', default=256, min=1,
+               help='Most requests one worker process holds at once, '
+                    'counting those whose body is still arriving and those '
+                    'waiting for a thread; further connections wait to be '
+                    'accepted.'),
+    cfg.IntOpt('graceful_timeout', default=30, min=1,
+               help='Seconds a worker process has after SIGTERM to finish '
+                    'the requests it holds before it is killed.'),
 ]
 
 storage_group = cfg.OptGroup('storage', title='Message storage options')
