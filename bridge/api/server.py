@@ -5,8 +5,8 @@ The main process checks that the address is free and forks ``[api]
 workers`` worker processes; each builds its own application and storage
 connections (:func:`worker_app`), listens on the address (granian binds
 one socket per worker, with SO_REUSEPORT) and runs an event loop that reads
-requests and a pool of ``[api] threads`` threads that runs the WSGI
-application. On SIGTERM or SIGINT the workers stop accepting connections,
+requests and runs the WSGI application (inline, or in a pool of threads:
+:func:`api_threads`). On SIGTERM or SIGINT the workers stop accepting connections,
 finish the requests they hold (at most ``[api] graceful_timeout`` seconds)
 and exit.
 """
@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 from oslo_config import cfg
 from oslo_log import log
 
+from bridge import conf as bridge_conf
 from bridge import storage
 from bridge.api import app
 from bridge.api import asgi
@@ -77,13 +78,23 @@ def check_free(host: str, port: int) -> None:
             raise
 
 
+def api_threads(conf: cfg.ConfigOpts) -> int:
+    """``[api] threads``, with 0 resolved by the storage: 1 on SQLite, a
+    pool on a network database."""
+    if conf.api.threads:
+        return conf.api.threads
+    if bridge_conf.storage_url(conf).startswith('sqlite'):
+        return 1
+    return bridge_conf.NETWORK_DATABASE_THREADS
+
+
 def worker_app(args: Sequence[str]) -> asgi.WSGIBridge:
     """The ASGI application of one worker process, from the same command
     line arguments as the main process."""
     from bridge.api import wsgi
     conf = wsgi.load_conf(args, cli_opts=CLI_OPTS)
     wsgi_app = app.make_wsgi_app(conf, storage.from_conf(conf))
-    return asgi.WSGIBridge(wsgi_app, conf.api.threads,
+    return asgi.WSGIBridge(wsgi_app, api_threads(conf),
                            conf.limits.max_request_body)
 
 

@@ -69,10 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=_api_default('workers'),
                         help='bridge-api worker processes ([api] workers; '
                              'default: its default, %(default)s).')
-    parser.add_argument('--threads', type=_positive_int,
+    parser.add_argument('--threads', type=_non_negative_int,
                         default=_api_default('threads'),
                         help='bridge-api threads per worker ([api] '
-                             'threads; default: its default, %(default)s).')
+                             'threads; default: its default, %(default)s, '
+                             'which picks by storage).')
     parser.add_argument('--postgresql-url',
                         default='postgresql://postgres@127.0.0.1:5432/bridge_bench',
                         help='Database of the bridge-postgresql target; '
@@ -107,6 +108,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError('must be at least 1')
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError('must not be negative')
     return value
 
 
@@ -218,9 +226,12 @@ def report(rounds: list[Round], args: argparse.Namespace) -> list[str]:
         'each connection: %d posts, 1 claim (limit %d), deletes; %d queues; '
         'order: canonical in odd rounds, reversed in even ones'
         % (POSTS_PER_CYCLE, CLAIM_LIMIT, QUEUES),
-        'bridge-api (granian, ASGI): %d workers x %d threads; no-op app: '
+        'bridge-api (granian, ASGI): %d workers x %s threads; no-op app: '
         'granian WSGI x1 and x2 (ceiling: the faster in each round); Zaqar: '
-        'granian WSGI x%d' % (args.workers, args.threads, tg.ZAQAR_WORKERS),
+        'granian WSGI x%d' % (args.workers, args.threads or 'auto (1 on '
+                              'SQLite, %d on PostgreSQL)'
+                              % bridge_conf.NETWORK_DATABASE_THREADS,
+                              tg.ZAQAR_WORKERS),
         'posts/claims/deletes count 2xx answers; empty = claims answered '
         '204 (nothing to claim; not a failure)']
     return api_report.report(rounds, header)

@@ -68,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def listening(address: str) -> None:
         LOG.info('bridge-api serving on http://%s (auth_strategy=%s, '
                  'storage=%s, %d workers x %d threads)', address,
-                 conf.auth_strategy, url, conf.api.workers, conf.api.threads)
+                 conf.auth_strategy, url, conf.api.workers,
+                 server.api_threads(conf))
 
     try:
         server.serve(conf, args, listening)

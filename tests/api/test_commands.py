@@ -213,3 +213,18 @@ def test_wsgi_entry_point_reads_files_named_by_environment(
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ['201', '400']
     assert (tmp_path / 'wsgi.sqlite').exists()
+
+
+@pytest.mark.parametrize('url, threads', [
+    (None, 1), ('sqlite:////tmp/x.sqlite', 1),
+    ('postgresql://u@h/db', bridge_conf.NETWORK_DATABASE_THREADS),
+    ('mongodb://h/db', bridge_conf.NETWORK_DATABASE_THREADS)])
+def test_default_threads_follow_the_storage(url, threads) -> None:
+    conf = cfg.ConfigOpts()
+    bridge_conf.register_opts(conf)
+    conf([], default_config_files=[])
+    if url:
+        conf.set_override('url', url, group='storage')
+    assert api_server.api_threads(conf) == threads
+    conf.set_override('threads', 3, group='api')
+    assert api_server.api_threads(conf) == 3
