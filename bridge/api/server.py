@@ -1,8 +1,8 @@
 """bridge-api's HTTP server: granian (HTTP parsed in Rust) serving
 :class:`bridge.api.asgi.WSGIBridge` around the WSGI application.
 
-The main process checks that the address is free and forks ``[api]
-workers`` worker processes; each builds its own application and storage
+The main process checks that the address is free and forks the worker
+processes (:func:`api_workers`); each builds its own application and storage
 connections (:func:`worker_app`), listens on the address (granian binds
 one socket per worker, with SO_REUSEPORT) and runs an event loop that reads
 requests and runs the WSGI application (inline, or in a pool of threads:
@@ -78,14 +78,24 @@ def check_free(host: str, port: int) -> None:
             raise
 
 
+def _on_sqlite(conf: cfg.ConfigOpts) -> bool:
+    return bridge_conf.storage_url(conf).startswith('sqlite')
+
+
+def api_workers(conf: cfg.ConfigOpts) -> int:
+    """``[api] workers``, with 0 resolved by the storage: 1 on SQLite (one
+    writer), more on a network database."""
+    if conf.api.workers:
+        return conf.api.workers
+    return 1 if _on_sqlite(conf) else bridge_conf.NETWORK_DATABASE_WORKERS
+
+
 def api_threads(conf: cfg.ConfigOpts) -> int:
     """``[api] threads``, with 0 resolved by the storage: 1 on SQLite, a
     pool on a network database."""
     if conf.api.threads:
         return conf.api.threads
-    if bridge_conf.storage_url(conf).startswith('sqlite'):
-        return 1
-    return bridge_conf.NETWORK_DATABASE_THREADS
+    return 1 if _on_sqlite(conf) else bridge_conf.NETWORK_DATABASE_THREADS
 
 
 def worker_app(args: Sequence[str]) -> asgi.WSGIBridge:
@@ -111,7 +121,7 @@ def build(conf: cfg.ConfigOpts, args: Sequence[str]) -> Any:
         'bridge.api.server:worker_app',
         address=host, port=port,
         interface=Interfaces.ASGI,
-        workers=conf.api.workers,
+        workers=api_workers(conf),
         loop=Loops.auto,  # uvloop (a requirement) when it imports
         backpressure=conf.api.max_requests_per_worker,
         workers_kill_timeout=conf.api.graceful_timeout,

@@ -65,10 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              % ', '.join(tg.ALL))
     parser.add_argument('--skip-zaqar', action='store_true',
                         help='Leave out the Zaqar reference.')
-    parser.add_argument('--workers', type=_positive_int,
+    parser.add_argument('--workers', type=_non_negative_int,
                         default=_api_default('workers'),
                         help='bridge-api worker processes ([api] workers; '
-                             'default: its default, %(default)s).')
+                             'default: its default, %(default)s, which '
+                             'picks by storage).')
     parser.add_argument('--threads', type=_non_negative_int,
                         default=_api_default('threads'),
                         help='bridge-api threads per worker ([api] '
@@ -226,12 +227,13 @@ def report(rounds: list[Round], args: argparse.Namespace) -> list[str]:
         'each connection: %d posts, 1 claim (limit %d), deletes; %d queues; '
         'order: canonical in odd rounds, reversed in even ones'
         % (POSTS_PER_CYCLE, CLAIM_LIMIT, QUEUES),
-        'bridge-api (granian, ASGI): %d workers x %s threads; no-op app: '
+        'bridge-api (granian, ASGI): %s workers x %s threads; no-op app: '
         'granian WSGI x1 and x2 (ceiling: the faster in each round); Zaqar: '
-        'granian WSGI x%d' % (args.workers, args.threads or 'auto (1 on '
-                              'SQLite, %d on PostgreSQL)'
-                              % bridge_conf.NETWORK_DATABASE_THREADS,
-                              tg.ZAQAR_WORKERS),
+        'granian WSGI x%d' % (
+            args.workers or 'auto (1 on SQLite, %d on PostgreSQL)'
+            % bridge_conf.NETWORK_DATABASE_WORKERS,
+            args.threads or 'auto (1 on SQLite, %d on PostgreSQL)'
+            % bridge_conf.NETWORK_DATABASE_THREADS, tg.ZAQAR_WORKERS),
         'posts/claims/deletes count 2xx answers; empty = claims answered '
         '204 (nothing to claim; not a failure)']
     return api_report.report(rounds, header)

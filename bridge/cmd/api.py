@@ -7,7 +7,8 @@ With no configuration at all it listens on 127.0.0.1:8888 with
 ``[DEFAULT] state_path``. It creates missing tables/indexes at start (the
 same as ``bridge-manage db sync``), then serves with granian
 (:mod:`bridge.api.server`): ``[api] workers`` processes, each with its own
-storage connections and ``[api] threads`` threads. A busy port or an
+storage connections and ``[api] threads`` threads (by default chosen by
+the storage). A busy port or an
 unavailable storage ends it with one line on stderr and exit status 1;
 SIGTERM ends it, after in-flight requests are answered, with status 0.
 """
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def listening(address: str) -> None:
         LOG.info('bridge-api serving on http://%s (auth_strategy=%s, '
                  'storage=%s, %d workers x %d threads)', address,
-                 conf.auth_strategy, url, conf.api.workers,
+                 conf.auth_strategy, url, server.api_workers(conf),
                  server.api_threads(conf))
 
     try:

@@ -215,16 +215,22 @@ def test_wsgi_entry_point_reads_files_named_by_environment(
     assert (tmp_path / 'wsgi.sqlite').exists()
 
 
-@pytest.mark.parametrize('url, threads', [
-    (None, 1), ('sqlite:////tmp/x.sqlite', 1),
-    ('postgresql://u@h/db', bridge_conf.NETWORK_DATABASE_THREADS),
-    ('mongodb://h/db', bridge_conf.NETWORK_DATABASE_THREADS)])
-def test_default_threads_follow_the_storage(url, threads) -> None:
+@pytest.mark.parametrize('url, workers, threads', [
+    (None, 1, 1), ('sqlite:////tmp/x.sqlite', 1, 1),
+    ('postgresql://u@h/db', bridge_conf.NETWORK_DATABASE_WORKERS,
+     bridge_conf.NETWORK_DATABASE_THREADS),
+    ('mongodb://h/db', bridge_conf.NETWORK_DATABASE_WORKERS,
+     bridge_conf.NETWORK_DATABASE_THREADS)])
+def test_default_workers_and_threads_follow_the_storage(
+        url, workers, threads) -> None:
     conf = cfg.ConfigOpts()
     bridge_conf.register_opts(conf)
     conf([], default_config_files=[])
     if url:
         conf.set_override('url', url, group='storage')
-    assert api_server.api_threads(conf) == threads
+    assert (api_server.api_workers(conf), api_server.api_threads(conf)) == (
+        workers, threads)
+    conf.set_override('workers', 5, group='api')
     conf.set_override('threads', 3, group='api')
-    assert api_server.api_threads(conf) == 3
+    assert (api_server.api_workers(conf), api_server.api_threads(conf)) == (
+        5, 3)
