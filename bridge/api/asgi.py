@@ -50,6 +50,10 @@ class BodyTooLarge(Exception):
     """The request body is over the cap."""
 
 
+class ClientGone(Exception):
+    """The client disconnected before its body was complete."""
+
+
 class WSGIBridge:
     """ASGI application running ``app`` (WSGI) in ``threads`` threads once
     the whole body of a request is in memory."""
@@ -104,6 +108,8 @@ class WSGIBridge:
         except BodyTooLarge:
             await _respond(send, 413, [_JSON, _CLOSE], self._too_large)
             return
+        except ClientGone:
+            return  # a partial body is never handed to the application
         environ = wsgi_environ(scope, body, self._threads > 1)
         pool = self.pool()
         if pool is None:
@@ -118,6 +124,8 @@ class WSGIBridge:
         if length is not None and length > self._max_body:
             raise BodyTooLarge()
         message = await receive()
+        if message['type'] != 'http.request':
+            raise ClientGone()
         body = message.get('body', b'')
         if not message.get('more_body', False):
             return body
@@ -126,7 +134,7 @@ class WSGIBridge:
         while message.get('more_body', False):
             message = await receive()
             if message['type'] != 'http.request':
-                break  # http.disconnect: the app answers to nobody
+                raise ClientGone()
             chunk = message.get('body', b'')
             size += len(chunk)
             if size > self._max_body:

@@ -77,8 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except server.AddressInUse as exc:
         return _fail('cannot listen: %s' % exc)
     except (OSError, RuntimeError) as exc:
-        # granian reports a failed bind as RuntimeError with a backtrace.
+        # granian reports a failed bind as RuntimeError("... (os error N)")
+        # followed by a Rust backtrace: keep its first line.
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
+        if isinstance(exc, RuntimeError) and 'os error' not in first:
+            raise
         return _fail('cannot listen on %s: %s' % (
             server.display_address(*server.bind_address(conf)),
             first or type(exc).__name__))

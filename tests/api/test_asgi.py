@@ -98,3 +98,27 @@ def test_a_failing_app_is_a_500_without_details() -> None:
     status, _, body = call(asgi.WSGIBridge(broken, 1, 1024), [], [b''])
     assert status == 500
     assert b'secret' not in body and json.loads(body)['title']
+
+
+def test_a_client_gone_before_its_body_is_complete_never_reaches_the_app(
+        ) -> None:
+    called = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        called.append(environ)
+        start_response('201 Created', [])
+        return [b'']
+
+    messages = [{'type': 'http.request', 'body': b'{"messages": [',
+                 'more_body': True}, {'type': 'http.disconnect'}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(asgi.WSGIBridge(app, 1, 1024)(
+        dict(SCOPE, headers=[]), receive, send))
+    assert called == [] and sent == []
