@@ -19,9 +19,10 @@ from tests.storage.support import post
 BODIES = ['x' * 3000] * 2000
 
 
-def _threads() -> list[str]:
-    return [t.name for t in threading.enumerate()
-            if t.name == 'bridge-sqlite-checkpoint']
+def _threads() -> set[threading.Thread]:
+    """The checkpoint threads alive now (other tests' storages included)."""
+    return {t for t in threading.enumerate()
+            if t.name == 'bridge-sqlite-checkpoint'}
 
 
 def _storage(path: pathlib.Path, interval: float) -> SqlStorage:
@@ -51,8 +52,10 @@ def test_commits_leave_the_wal_to_the_background_checkpoint(
 def test_the_background_thread_copies_the_wal_into_the_database(
         tmp_path: pathlib.Path) -> None:
     db = tmp_path / 'bridge.sqlite'
+    others = _threads()
     storage = _storage(db, 0.05)
     try:
+        assert len(_threads() - others) == 1
         before = os.path.getsize(db)
         post(storage, 'p', 'q', BODIES)
         deadline = time.monotonic() + 10
@@ -62,15 +65,16 @@ def test_the_background_thread_copies_the_wal_into_the_database(
         assert storage.list_messages('p', 'q', limit=1, echo=True).messages
     finally:
         storage.close()
-    assert _threads() == []  # close() stops it
+    assert _threads() - others == set()  # close() stopped it
 
 
 def test_interval_0_leaves_checkpoints_to_sqlite(
         tmp_path: pathlib.Path) -> None:
     db = tmp_path / 'bridge.sqlite'
+    others = _threads()
     storage = _storage(db, 0)
     try:
-        assert _threads() == []
+        assert _threads() - others == set()
         before = os.path.getsize(db)
         post(storage, 'p', 'q', BODIES)
         assert os.path.getsize(db) > before  # SQLite checkpointed in a commit
