@@ -149,8 +149,11 @@ def _post_if_unchanged(conn: executor.Session, project: str, queue: str,
 
 def post(tx: sql_transactor.Transactor, cache: MetadataCache, project: str,
          queue: str, prepare: sql_messages.Prepare, client_id: str | None,
-         dedup_window: int) -> list[str]:
-    """Storage.post_prepared on SQL: see the module docstring."""
+         dedup_window: int, max_messages: int | None = None,
+         max_queues: int | None = None) -> list[str]:
+    """Storage.post_prepared on SQL: see the module docstring. With
+    ``max_messages`` the post takes the general path, which counts the
+    queue's messages under its counter lock."""
     known = cache.get(project, queue)
     batch = None
     if known is not None:
@@ -169,7 +172,7 @@ def post(tx: sql_transactor.Transactor, cache: MetadataCache, project: str,
     if not batch:
         return []
     now = time.time()
-    if (tx.engine.dialect.name in _ONE_STATEMENT
+    if (tx.engine.dialect.name in _ONE_STATEMENT and max_messages is None
             and all(m.dedup_key is None for m in batch)):
         posted = tx.autocommit(lambda conn: _post_if_unchanged(
             conn, project, queue, batch, text, client_id, now))
@@ -178,7 +181,7 @@ def post(tx: sql_transactor.Transactor, cache: MetadataCache, project: str,
             return posted
     ids, current = tx.write(lambda conn: sql_messages.post_prepared(
         conn, project, queue, batch, text, prepare, client_id, now,
-        dedup_window))
+        dedup_window, max_messages, max_queues))
     cache.put(project, queue, current, metadata if current == text else None)
     return ids
 
