@@ -10,6 +10,7 @@ from __future__ import annotations
 import falcon
 from oslo_config import cfg
 
+from bridge import quotas as bridge_quotas
 from bridge.api import auth
 from bridge.api import claims
 from bridge.api import errors
@@ -25,8 +26,8 @@ from bridge.storage.base import Storage
 
 
 def routes(storage: Storage, limits: validation.Limits,
-           sub_limits: subscription_validation.SubscriptionLimits
-           ) -> list[tuple[str, object]]:
+           sub_limits: subscription_validation.SubscriptionLimits,
+           quotas: bridge_quotas.Quotas) -> list[tuple[str, object]]:
     """Every URI template of the API and the resource serving it."""
     queue = '/v2/queues/{queue_name}'
     subscription = queue + '/subscriptions/{subscription_id}'
@@ -36,15 +37,17 @@ def routes(storage: Storage, limits: validation.Limits,
         ('/v2/ping', home.Ping(storage)),
         ('/v2/health', home.Health(storage)),
         ('/v2/queues', queues.Collection(storage, limits)),
-        (queue, queues.Item(storage, limits)),
+        (queue, queues.Item(storage, limits, quotas=quotas)),
         (queue + '/stats', queues.Stats(storage)),
         (queue + '/purge', queues.Purge(storage, limits)),
-        (queue + '/messages', messages.Collection(storage, limits)),
+        (queue + '/messages',
+         messages.Collection(storage, limits, quotas=quotas)),
         (queue + '/messages/{message_id}', messages.Item(storage)),
         (queue + '/claims', claims.Collection(storage, limits)),
         (queue + '/claims/{claim_id}', claims.Item(storage, limits)),
         (queue + '/subscriptions',
-         subscriptions.Collection(storage, limits, sub_limits)),
+         subscriptions.Collection(storage, limits, sub_limits,
+                                  quotas=quotas)),
         (subscription, subscriptions.Item(storage, limits, sub_limits)),
         (subscription + '/confirm', subscriptions.Confirm(storage, limits)),
     ]
@@ -60,7 +63,8 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     app.req_options.keep_blank_qs_values = False  # "?limit=" = no limit
     errors.install(app)
     sub_limits = subscription_validation.SubscriptionLimits.from_conf(conf)
-    for path, resource in routes(storage, limits, sub_limits):
+    quotas = bridge_quotas.Quotas(storage, conf)
+    for path, resource in routes(storage, limits, sub_limits, quotas):
         app.add_route(path, resource)
     return app
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import falcon
 
+from bridge import quotas as bridge_quotas
 from bridge.api import errors
 from bridge.api import subscriptions
 from bridge.api import validation
@@ -120,10 +121,12 @@ class Item:
              'PUT': 'queues:create', 'PATCH': 'queues:update',
              'DELETE': 'queues:delete'}
 
-    def __init__(self, storage: Storage, limits: validation.Limits) -> None:
+    def __init__(self, storage: Storage, limits: validation.Limits, *,
+                 quotas: bridge_quotas.Quotas) -> None:
         self._storage = storage
         self._limits = limits
         self._reserved = reserved_defaults(limits)
+        self._quotas = quotas
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                queue_name: str) -> None:
@@ -143,8 +146,10 @@ class Item:
         document = self._read_metadata(req)
         metadata = {} if document is None else \
             validation.queue_metadata(document, self._limits)
-        created = self._storage.create_queue(req.context.project,
-                                             queue_name, metadata)
+        project = req.context.project
+        created = self._storage.create_queue(
+            project, queue_name, metadata,
+            max_queues=self._quotas.of(project).queues)
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
         resp.location = req.path
 

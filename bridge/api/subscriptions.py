@@ -17,6 +17,7 @@ from typing import Any
 
 import falcon
 
+from bridge import quotas as bridge_quotas
 from bridge.api import errors
 from bridge.api import subscription_validation
 from bridge.api import validation
@@ -75,11 +76,12 @@ class Collection:
     rules = {'POST': 'subscription:create', 'GET': 'subscription:get_all'}
 
     def __init__(self, storage: Storage, limits: validation.Limits,
-                 sub_limits: subscription_validation.SubscriptionLimits
-                 ) -> None:
+                 sub_limits: subscription_validation.SubscriptionLimits,
+                 *, quotas: bridge_quotas.Quotas) -> None:
         self._storage = storage
         self._limits = limits
         self._sub_limits = sub_limits
+        self._quotas = quotas
 
     def on_post(self, req: falcon.Request, resp: falcon.Response,
                 queue_name: str) -> None:
@@ -90,7 +92,9 @@ class Collection:
             sub = self._storage.create_subscription(
                 req.context.project, queue_name, new.subscriber, ttl=new.ttl,
                 options=new.options, secret=secret,
-                confirmed=not self._sub_limits.require_confirmation)
+                confirmed=not self._sub_limits.require_confirmation,
+                max_subscriptions=self._quotas.of(
+                    req.context.project).subscriptions)
         except storage_errors.Conflict:
             raise _already_subscribed()
         resp.location = req.path + '/' + sub.id
