@@ -106,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except storage_errors.Unavailable as exc:
         print('bridge-api: storage unavailable: %s' % exc, file=sys.stderr)
         return 1
+    except ValueError as exc:  # [storage] url or [encryption] keys
+        print('bridge-api: %s' % exc, file=sys.stderr)
+        return 1
     options = gunicorn_options(conf)
     LOG.info('bridge-api serving on http://%s (auth_strategy=%s, '
              'storage=%s, %d workers x %d threads)', options['bind'],

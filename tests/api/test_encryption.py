@@ -6,7 +6,10 @@ traceback."""
 from __future__ import annotations
 
 import base64
+import pathlib
 import sqlite3
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -16,6 +19,7 @@ from bridge.storage.base import Storage
 from bridge.storage.codec import BodyCodec
 from .support import assert_error
 
+BIN = pathlib.Path(sys.executable).parent
 KEY = base64.b64encode(b'0123456789abcdef0123456789abcdef').decode()
 
 
@@ -68,3 +72,21 @@ def test_posting_to_an_encrypted_queue_without_keys_is_a_clear_503(
                     json={'messages': [{'body': 'x'}]})
     assert_error(resp, 503)
     assert api.get('/v2/queues/vault/stats').json['messages']['total'] == 0
+
+
+@pytest.mark.parametrize('command', ['bridge-api', 'bridge-listener',
+                                     'bridge-notifier'])
+def test_a_malformed_key_stops_a_service_with_one_clear_line(
+        command, tmp_path) -> None:
+    conf_file = tmp_path / 'bridge.conf'
+    conf_file.write_text('[storage]\nurl = sqlite:///%s\n[encryption]\n'
+                         'keys = 2026:%s\nactive_key = 2027\n'
+                         % (tmp_path / 'x.sqlite', KEY))
+    done = subprocess.run([str(BIN / command), '--config-file',
+                           str(conf_file)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        "%s: [encryption] active_key '2027' is not among [encryption] keys"
+        % command)
+    assert 'Traceback' not in done.stderr and KEY not in done.stderr
