@@ -19,6 +19,7 @@ from bridge.api import errors
 from bridge.api import subscriptions
 from bridge.api import validation
 from bridge.api import wire
+from bridge.storage import codec
 from bridge.storage import errors as storage_errors
 from bridge.storage.base import Storage
 
@@ -146,6 +147,7 @@ class Item:
         document = self._read_metadata(req)
         metadata = {} if document is None else \
             validation.queue_metadata(document, self._limits)
+        self._check_encryption(metadata)
         project = req.context.project
         created = self._storage.create_queue(
             project, queue_name, metadata,
@@ -166,6 +168,7 @@ class Item:
         metadata = self._storage.get_queue(project, queue_name)
         metadata = validation.queue_metadata(
             apply_patch(metadata, operations, self._reserved), self._limits)
+        self._check_encryption(metadata)
         self._storage.set_queue_metadata(project, queue_name, metadata)
         wire.send(resp, with_defaults(metadata, self._reserved))
 
@@ -173,6 +176,14 @@ class Item:
                   queue_name: str) -> None:
         self._storage.delete_queue(req.context.project, queue_name)
         resp.status = falcon.HTTP_204
+
+    def _check_encryption(self, metadata: dict[str, Any]) -> None:
+        """Refuse to turn on encryption at rest where no key could seal."""
+        if codec.wants_sealing(metadata) and not self._storage.codec.can_seal:
+            raise errors.BadRequest(
+                'Messages cannot be encrypted at rest: this server has no '
+                'encryption key configured, so "%s" cannot be true.'
+                % codec.FLAG)
 
     def _read_metadata(self, req: falcon.Request,
                        required: bool = False) -> Any:

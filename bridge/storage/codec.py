@@ -120,6 +120,11 @@ class BodyCodec:
 
     # -- sealing -------------------------------------------------------------
 
+    @property
+    def can_seal(self) -> bool:
+        """Whether a key is configured to seal new bodies with."""
+        return self._active is not None
+
     def seal(self, body: Any) -> Sealed:
         if self._active is None:
             raise errors.KeyUnavailable(

@@ -6,6 +6,7 @@ traceback."""
 from __future__ import annotations
 
 import base64
+import json
 import pathlib
 import sqlite3
 import subprocess
@@ -19,6 +20,7 @@ from bridge.storage.base import Storage
 from bridge.storage.codec import BodyCodec
 from .support import assert_error
 
+PATCH = 'application/openstack-messaging-v2.0-json-patch'
 BIN = pathlib.Path(sys.executable).parent
 KEY = base64.b64encode(b'0123456789abcdef0123456789abcdef').decode()
 
@@ -90,3 +92,19 @@ def test_a_malformed_key_stops_a_service_with_one_clear_line(
         "%s: [encryption] active_key '2027' is not among [encryption] keys"
         % command)
     assert 'Traceback' not in done.stderr and KEY not in done.stderr
+
+
+def test_turning_encryption_on_where_no_key_is_configured_answers_400(
+        api, storage: Storage) -> None:
+    storage.codec = BodyCodec()
+    resp = api.put('/v2/queues/vault',
+                   json={'_enable_encrypt_messages': True})
+    assert_error(resp, 400)
+    assert 'no encryption key configured' in resp.json['description']
+    assert api.put('/v2/queues/vault').status_code == 201
+    resp = api.patch('/v2/queues/vault', body=json.dumps([
+        {'op': 'add', 'path': '/metadata/_enable_encrypt_messages',
+         'value': True}]), headers={'Content-Type': PATCH})
+    assert_error(resp, 400)
+    assert api.get('/v2/queues/vault').json.get(
+        '_enable_encrypt_messages') in (None, False)
