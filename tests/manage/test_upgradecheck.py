@@ -158,8 +158,8 @@ def test_mongodb_indexes_are_checked() -> None:
         empty = upgradecheck.check_storage(conf)
         assert empty.code == 2
         assert 'lacks indexes dedup.queue_key, messages.queue_marker, ' \
-            'queues.project_name, subscriptions.queue_subscriber;' \
-            in empty.details
+            'queues.project_name, quotas.project_resource, ' \
+            'subscriptions.queue_subscriber;' in empty.details
         store.ensure_schema()
         ready = upgradecheck.check_storage(conf)
         assert (ready.code, ready.details) == (
