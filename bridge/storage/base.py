@@ -178,8 +178,9 @@ class Storage(abc.ABC):
         Drivers may call ``prepare`` more than once; it must return as many
         messages whatever the metadata. Drivers should store messages
         prepared from the metadata the queue holds when the post commits
-        (the SQL driver does); this default reads the metadata, then posts,
-        so a metadata change in between goes unnoticed.
+        (the SQL driver does); the MongoDB driver reads the metadata, then
+        posts, so a metadata change in between goes unnoticed. Bodies are
+        sealed (:attr:`codec`) when that metadata asks for it.
 
         Quotas: QuotaExceeded, nothing posted, if the queue would then hold
         more than ``max_messages`` unexpired messages, or if it does not

@@ -8,7 +8,9 @@ indexes instead:
 * ordering without skips and all-or-nothing posts: :mod:`.sequencer`;
 * exactly one claimer: :mod:`.claims`;
 * idempotent posts: :mod:`.dedup`;
-* all-or-nothing bulk deletes: :mod:`.messages`.
+* all-or-nothing bulk deletes: :mod:`.messages`;
+* quotas: :mod:`.quotas` (a post over its messages quota is withdrawn
+  before it commits).
 
 :class:`MongoStorage` handles the queue documents itself and hands
 messages, claims and subscriptions to the helpers in :mod:`.messages`,
@@ -171,6 +173,7 @@ class MongoStorage(base.Storage):
                       client_id: str | None = None) -> list[str]:
         if not messages:
             return []
+        # The queue's metadata says whether to seal (one more read).
         batch = self.codec.seal_batch(
             messages, self._metadata(project, queue) or {})
         return self._messages.post(project, queue, batch, client_id)
@@ -183,10 +186,10 @@ class MongoStorage(base.Storage):
         """The metadata is read, then the post made (a metadata change in
         between goes unnoticed: see Storage.post_prepared)."""
         metadata = self._metadata(project, queue)
+        batch = self.codec.seal_batch(prepare(metadata or {}),
+                                      metadata or {})
         if metadata is None and max_queues is not None:
             self.create_queue(project, queue, {}, max_queues=max_queues)
-        metadata = metadata or {}
-        batch = self.codec.seal_batch(prepare(metadata), metadata)
         return self._messages.post(project, queue, batch, client_id,
                                    max_messages)
 
