@@ -53,9 +53,11 @@ Guarantees every driver gives
     inserted, the queue counted, and the batch withdrawn if over: never
     exceeded, but concurrent posts near the limit may all be refused.
   - ``max_queues`` and ``max_subscriptions`` (per project) are counted just
-    before the insert, in its transaction. Exact on SQLite (one writer at
-    a time); on PostgreSQL, MariaDB and MongoDB concurrent creations in
-    one project may overshoot by the creations in flight at that moment.
+    before the insert, in its transaction, after locking the project's
+    rows: exact on SQL (on PostgreSQL, except a project's very first row,
+    which has nothing to lock yet; see :mod:`.sql.quotas`). On MongoDB
+    concurrent creations in one project may overshoot by the creations in
+    flight at that moment.
 
   Per-project overrides are stored with :meth:`Storage.set_quota` so every
   process sees them; which limit applies is the caller's business

@@ -144,3 +144,57 @@ def test_subscriptions_beyond_max_subscriptions_are_refused(storage,
     for queue in ('q1', 'q2'):
         storage.delete_queue(project, queue)
     storage.delete_queue(project + '-x', 'q3')
+
+
+def test_concurrent_queue_creations_stay_within_max_queues(
+        storage, project, backend):
+    limit, writers, each = 5, 4, 3
+    storage.create_queue(project, 'seed', {})
+
+    def create(index: int) -> None:
+        for number in range(each):
+            name = 'q-%d-%d' % (index, number)
+            try:
+                if number % 2:
+                    storage.post_prepared(project, name, _prepared(1),
+                                          max_queues=limit)
+                else:
+                    storage.create_queue(project, name, {},
+                                         max_queues=limit)
+            except errors.QuotaExceeded:
+                pass
+
+    run_threads(writers, create)
+    held = storage.count_queues(project)
+    if backend == 'mongodb':
+        assert held <= limit + writers - 1  # documented overshoot bound
+    else:
+        assert held == limit
+
+
+def test_concurrent_subscriptions_stay_within_max_subscriptions(
+        storage, project, backend):
+    limit, writers, each = 4, 4, 3
+    storage.create_subscription(project, 'seed', 'https://example.com/s',
+                                ttl=300, options={}, secret='s',
+                                confirmed=True)
+
+    def subscribe(index: int) -> None:
+        for number in range(each):
+            try:
+                storage.create_subscription(
+                    project, 'q%d' % number,
+                    'https://example.com/%d' % index, ttl=300, options={},
+                    secret='s', confirmed=True, max_subscriptions=limit)
+            except errors.QuotaExceeded:
+                pass
+
+    run_threads(writers, subscribe)
+    held = sum(len(storage.list_subscriptions(project, queue, limit=100))
+               for queue in ('seed', 'q0', 'q1', 'q2'))
+    if backend == 'mongodb':
+        assert held <= limit + writers - 1
+    else:
+        assert held == limit
+    for queue in ('seed', 'q0', 'q1', 'q2'):
+        storage.delete_queue(project, queue)

@@ -1,6 +1,17 @@
 """Quotas on SQL: the per-project overrides (table ``quotas``) and the
 counts a write checks before it inserts (see the Storage module docstring
 for the guarantees). Each function runs inside the caller's transaction.
+
+How a per-project count stays exact under concurrency: the writer first
+locks the project's rows (``SELECT ... FOR UPDATE``), so a second writer
+in the same project waits there until the first commits.
+
+* SQLite: the write transaction already holds the database lock.
+* PostgreSQL and MariaDB (both run at READ COMMITTED, see :mod:`.engine`):
+  the lock makes the second writer wait for the first; the count that
+  follows is a new statement, which sees what the first committed. A
+  project with no row yet has nothing to lock: its first creations can
+  race past a quota of 1.
 """
 
 from __future__ import annotations
@@ -21,10 +32,17 @@ _LIVE_MESSAGES = (sa.select(sa.func.count()).select_from(messages)
                          messages.c.expires > sa.bindparam('p_now')))
 _QUEUES = (sa.select(sa.func.count()).select_from(queues)
            .where(queues.c.project == sa.bindparam('p_project')))
+_LOCK_QUEUES = (sa.select(queues.c.id)
+                .where(queues.c.project == sa.bindparam('p_project'))
+                .with_for_update())
 _LIVE_SUBSCRIPTIONS = (
     sa.select(sa.func.count()).select_from(subscriptions)
     .where(subscriptions.c.project == sa.bindparam('p_project'),
            subscriptions.c.expires > sa.bindparam('p_now')))
+_LOCK_SUBSCRIPTIONS = (
+    sa.select(subscriptions.c.id)
+    .where(subscriptions.c.project == sa.bindparam('p_project'))
+    .with_for_update())
 
 
 def check_messages(conn: _Conn, queue_id: int, adding: int,
@@ -45,8 +63,9 @@ def check_queues(conn: _Conn, project: str, max_queues: int | None) -> None:
     """QuotaExceeded if the project already has ``max_queues`` queues."""
     if max_queues is None:
         return
-    if conn.execute(_QUEUES, {'p_project': project}).scalar_one() \
-            >= max_queues:
+    params = {'p_project': project}
+    conn.execute(_LOCK_QUEUES, params)
+    if conn.execute(_QUEUES, params).scalar_one() >= max_queues:
         raise errors.QuotaExceeded('queues', max_queues)
 
 
@@ -54,8 +73,9 @@ def check_subscriptions(conn: _Conn, project: str,
                         max_subscriptions: int | None, now: float) -> None:
     if max_subscriptions is None:
         return
-    held = conn.execute(_LIVE_SUBSCRIPTIONS, {'p_project': project,
-                                              'p_now': now}).scalar_one()
+    params = {'p_project': project, 'p_now': now}
+    conn.execute(_LOCK_SUBSCRIPTIONS, params)
+    held = conn.execute(_LIVE_SUBSCRIPTIONS, params).scalar_one()
     if int(held) >= max_subscriptions:
         raise errors.QuotaExceeded('subscriptions', max_subscriptions)
 
