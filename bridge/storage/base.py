@@ -54,8 +54,9 @@ Guarantees every driver gives
     exceeded, but concurrent posts near the limit may all be refused.
   - ``max_queues`` and ``max_subscriptions`` (per project) are counted just
     before the insert, in its transaction, after locking the project's
-    rows: exact on SQL (on PostgreSQL, except a project's very first row,
-    which has nothing to lock yet; see :mod:`.sql.quotas`). On MongoDB
+    rows: exact on SQL (on PostgreSQL and MariaDB, except a project's very
+    first row, which has nothing to lock yet; see
+    :mod:`bridge.storage.sql.quotas`). On MongoDB
     concurrent creations in one project may overshoot by the creations in
     flight at that moment.
 
