@@ -28,6 +28,9 @@ import os
 import re
 from typing import Any, Callable, Mapping, Sequence
 
+from cryptography import exceptions
+from cryptography.hazmat.primitives.ciphers import aead
+
 from bridge.storage import errors, models
 
 #: The queue metadata flag (Zaqar's name) that asks for sealed bodies.
@@ -102,7 +105,6 @@ class BodyCodec:
 
     def __init__(self, keys: Mapping[str, bytes] | None = None,
                  active: str | None = None) -> None:
-        from cryptography.hazmat.primitives.ciphers import aead
         self._ciphers = {key_id: aead.AESGCM(key)
                          for key_id, key in (keys or {}).items()}
         if active is not None and active not in self._ciphers:
@@ -167,7 +169,6 @@ class BodyCodec:
             raise errors.KeyUnavailable(
                 'a message is encrypted with key %r, which is not among '
                 '[encryption] keys' % key_id)
-        from cryptography import exceptions
         try:
             raw = base64.urlsafe_b64decode(
                 body.text[len(PREFIX) + len(key_id) + 1:])
