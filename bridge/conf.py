@@ -273,6 +273,25 @@ smtp_opts = [
 ]
 
 
+signed_url_group = cfg.OptGroup(
+    'signed_url', title='Pre-signed URLs',
+    help='Pre-signed URLs (POST /v2/queues/{name}/share, and subscription '
+         'confirmation requests) let a holder use some paths of one queue '
+         'without a token until they expire.')
+signed_url_opts = [
+    cfg.StrOpt('secret_key', secret=True,
+               help='Key of the HMAC-SHA256 signatures of pre-signed URLs. '
+                    'Unset: pre-signed URLs are disabled (share answers '
+                    '400, signed requests 404). Give every bridge-api and '
+                    'bridge-notifier the same value; changing it revokes '
+                    'every URL signed before. Use a long random string, '
+                    'e.g. from "openssl rand -hex 32".'),
+    cfg.IntOpt('default_expiry', default=86400, min=1,
+               help='Seconds a pre-signed URL is valid when its request '
+                    'names no "expires" (as Zaqar: one day), and how long '
+                    'the signed URL in a confirmation request is valid.'),
+]
+
 quotas_group = cfg.OptGroup(
     'quotas', title='Per-project quotas',
     help='Defaults for every project; "bridge-manage quota set" overrides '
@@ -327,6 +346,7 @@ def list_opts():
         (listener_group, listener_opts),
         (notifier_group, notifier_opts),
         (smtp_group, smtp_opts),
+        (signed_url_group, signed_url_opts),
         (quotas_group, quotas_opts),
         (encryption_group, encryption_opts),
     ]

@@ -8,6 +8,9 @@
 #   MariaDB     127.0.0.1:3306  user root without password over TCP,
 #                               database bridge_test
 #   SecantusDB  127.0.0.1:27018 MongoDB-wire test server (tools/start-secantusdb.sh)
+#   Keystone    127.0.0.1:35357 PyPI keystone in .services/keystone, SQLite,
+#                               fernet tokens, admin/bridge-test-admin
+#                               (tools/start-keystone.sh)
 #
 # Idempotent: a second run only checks. Missing Debian packages are installed
 # (needs root; "apt-get update" runs once, and only when something is
@@ -16,7 +19,7 @@
 #
 # A service whose BRIDGE_TEST_*_URL variable is already set is treated as
 # external and left alone (BRIDGE_TEST_RABBIT_URL, BRIDGE_TEST_POSTGRESQL_URL,
-# BRIDGE_TEST_MYSQL_URL, BRIDGE_TEST_MONGODB_URL).
+# BRIDGE_TEST_MYSQL_URL, BRIDGE_TEST_MONGODB_URL, BRIDGE_TEST_KEYSTONE_URL).
 #
 # What this changes on a machine where the defaults do not already work:
 # PostgreSQL's "postgres" role gets the password "postgres" (only when a
@@ -188,6 +191,17 @@ ensure_mongodb() {
     status mongodb "ok on $HOST:${BRIDGE_MONGODB_PORT:-27018} (SecantusDB)"
 }
 
+# ---------------------------------------------------------------- Keystone
+ensure_keystone() {
+    if [ -n "${BRIDGE_TEST_KEYSTONE_URL:-}" ]; then
+        status keystone "external (BRIDGE_TEST_KEYSTONE_URL is set), not managed"; return
+    fi
+    local out started=$SECONDS
+    out=$(bash "$REPO/tools/start-keystone.sh" 2>&1) \
+        || { echo "$out" >&2; die "keystone: tools/start-keystone.sh failed"; }
+    status keystone "ok on $HOST:${BRIDGE_KEYSTONE_PORT:-35357} ($((SECONDS - started))s: ${out##*start-keystone: })"
+}
+
 # wrk: the HTTP load generator bridge-bench api drives (tests/bench runs it
 # for a second against the no-op app).
 ensure_packages python3-venv wrk shellcheck
@@ -195,3 +209,4 @@ ensure_rabbitmq
 ensure_postgresql
 ensure_mariadb
 ensure_mongodb
+ensure_keystone

@@ -3,9 +3,9 @@
 #
 #   tools/test.sh [PYTEST ARGS...]     e.g. tools/test.sh tests/functional -x
 #
-# 1. tools/services.sh: RabbitMQ, PostgreSQL, MariaDB and the MongoDB-wire
-#    test server, installed and started when missing (needs root the first
-#    time on a fresh Debian 12 machine).
+# 1. tools/services.sh: RabbitMQ, PostgreSQL, MariaDB, the MongoDB-wire
+#    test server and Keystone, installed and started when missing (needs
+#    root the first time on a fresh Debian 12 machine).
 # 2. .venv: created when missing; requirements.txt, test-requirements.txt and
 #    bridge itself (editable) are (re)installed when one of those files or
 #    setup.cfg changed since the last install.
@@ -19,6 +19,8 @@
 #   BRIDGE_TEST_MYSQL_URL       mysql+pymysql://root@127.0.0.1:3306/bridge_test?charset=utf8mb4
 #   BRIDGE_TEST_MONGODB_URL     mongodb://127.0.0.1:27018/bridge_test?directConnection=true
 #   BRIDGE_TEST_RABBIT_URL      rabbit://guest:guest@127.0.0.1:5672/bridge_test
+#   BRIDGE_TEST_KEYSTONE_URL    http://127.0.0.1:35357 (admin's password in
+#                               BRIDGE_TEST_KEYSTONE_ADMIN_PASSWORD)
 #   CI=true                     a skipped test fails the run (tests/conftest.py)
 #
 # Exits non-zero when ruff or pytest fails, and when pytest collects no test.
@@ -53,6 +55,8 @@ export BRIDGE_TEST_POSTGRESQL_URL=${BRIDGE_TEST_POSTGRESQL_URL:-postgresql://pos
 export BRIDGE_TEST_MYSQL_URL=${BRIDGE_TEST_MYSQL_URL:-mysql+pymysql://root@127.0.0.1:3306/bridge_test?charset=utf8mb4}
 export BRIDGE_TEST_MONGODB_URL=${BRIDGE_TEST_MONGODB_URL:-mongodb://127.0.0.1:27018/bridge_test?directConnection=true}
 export BRIDGE_TEST_RABBIT_URL=${BRIDGE_TEST_RABBIT_URL:-rabbit://guest:guest@127.0.0.1:5672/bridge_test}
+export BRIDGE_TEST_KEYSTONE_URL=${BRIDGE_TEST_KEYSTONE_URL:-http://127.0.0.1:${BRIDGE_KEYSTONE_PORT:-35357}}
+export BRIDGE_TEST_KEYSTONE_ADMIN_PASSWORD=${BRIDGE_TEST_KEYSTONE_ADMIN_PASSWORD:-${BRIDGE_KEYSTONE_ADMIN_PASSWORD:-bridge-test-admin}}
 export PATH=$VENV/bin:$PATH
 
 # ----------------------------------------------------------------- lint

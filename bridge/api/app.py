@@ -19,6 +19,7 @@ from bridge.api import hooks
 from bridge.api import messages
 from bridge.api import policy
 from bridge.api import queues
+from bridge.api import share
 from bridge.api import subscription_validation
 from bridge.api import subscriptions
 from bridge.api import validation
@@ -27,6 +28,7 @@ from bridge.storage.base import Storage
 
 def routes(storage: Storage, limits: validation.Limits,
            sub_limits: subscription_validation.SubscriptionLimits,
+           sharing: share.Share,
            quotas: bridge_quotas.Quotas) -> list[tuple[str, object]]:
     """Every URI template of the API and the resource serving it."""
     queue = '/v2/queues/{queue_name}'
@@ -40,6 +42,7 @@ def routes(storage: Storage, limits: validation.Limits,
         (queue, queues.Item(storage, limits, quotas=quotas)),
         (queue + '/stats', queues.Stats(storage)),
         (queue + '/purge', queues.Purge(storage, limits)),
+        (queue + '/share', sharing),
         (queue + '/messages',
          messages.Collection(storage, limits, quotas=quotas)),
         (queue + '/messages/{message_id}', messages.Item(storage)),
@@ -57,14 +60,17 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     """The falcon application serving Zaqar v2 over ``storage``. ``conf``
     must have bridge's options registered (:func:`bridge.conf.register_opts`)."""
     limits = validation.Limits.from_conf(conf)
-    gate = hooks.Gate(auth.identifier(conf), policy.Authorizer(conf))
+    key = conf.signed_url.secret_key
+    gate = hooks.Gate(auth.identifier(conf), policy.Authorizer(conf), key)
     app = falcon.App(middleware=[gate])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False  # "?limit=" = no limit
     errors.install(app)
     sub_limits = subscription_validation.SubscriptionLimits.from_conf(conf)
+    sharing = share.Share(limits, key, conf.signed_url.default_expiry)
     quotas = bridge_quotas.Quotas(storage, conf)
-    for path, resource in routes(storage, limits, sub_limits, quotas):
+    for path, resource in routes(storage, limits, sub_limits, sharing,
+                                 quotas):
         app.add_route(path, resource)
     return app
 

@@ -11,7 +11,9 @@
   auth_token, which strips any client copy) is not ``Confirmed`` is refused.
 
 The version list at ``/`` is public in both modes, as in every OpenStack
-service.
+service. A request presenting a pre-signed URL (``URL-Signature``) skips
+auth_token too, as in Zaqar: its signature alone decides
+(:mod:`bridge.signed_urls`, checked by :class:`bridge.api.hooks.Gate`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, Callable, Iterable, Protocol
 import falcon
 from oslo_config import cfg
 
+from bridge import signed_urls
 from bridge.api import errors
 from bridge.api import validation
 
@@ -72,8 +75,8 @@ def identifier(conf: cfg.ConfigOpts) -> Identifier:
 
 
 class _PublicRoot:
-    """Serves ``/`` (the version list) without a token; everything else
-    goes through the authenticated pipeline."""
+    """Serves ``/`` (the version list) and pre-signed requests without a
+    token; everything else goes through the authenticated pipeline."""
 
     def __init__(self, app: WSGIApp, protected: WSGIApp) -> None:
         self._app = app
@@ -81,7 +84,8 @@ class _PublicRoot:
 
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get('PATH_INFO', '') in ('', '/'):
+        if environ.get('PATH_INFO', '') in ('', '/') or \
+                signed_urls.is_signed(environ):
             return self._app(environ, start_response)
         return self._protected(environ, start_response)
 

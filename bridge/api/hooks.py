@@ -6,6 +6,12 @@ be known (noauth: ``X-Project-Id``, 400; keystone: the token, 401), the
 queue name must be valid (400), and the policy rule for the method must
 allow the caller (403).
 
+A request presenting ``URL-Signature`` is a pre-signed one
+(:mod:`bridge.signed_urls`), in either auth mode: its project is the signed
+``X-Project-ID`` once the signature, expiry, method and path check out, it
+has no roles, and anything else is 404 as in Zaqar. No token is read for
+it.
+
 Resources declare what applies to them:
 
 * ``public = True``: no Client-ID, identity or policy (only the version
@@ -21,6 +27,7 @@ from typing import Any
 
 import falcon
 
+from bridge import signed_urls
 from bridge.api import auth
 from bridge.api import errors
 from bridge.api import policy
@@ -40,9 +47,19 @@ class Gate:
     """Falcon middleware applying the checks above."""
 
     def __init__(self, identify: auth.Identifier,
-                 authorizer: policy.Authorizer) -> None:
+                 authorizer: policy.Authorizer,
+                 signing_key: str | None = None) -> None:
         self._identify = identify
         self._authorizer = authorizer
+        self._signing_key = signing_key
+
+    def _signed_identity(self, req: falcon.Request) -> auth.Identity:
+        try:
+            project = signed_urls.verify(self._signing_key, req.get_header,
+                                         req.method, req.path)
+        except signed_urls.Refused as exc:
+            raise errors.NotFound(str(exc))
+        return auth.Identity(project=validation.project_id(project), roles=[])
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, params: dict[str, Any]) -> None:
@@ -59,7 +76,10 @@ class Gate:
             return
         ctx = req.context
         ctx.client_id = validation.client_id(req.get_header('Client-ID'))
-        identity = self._identify(req)
+        if signed_urls.is_signed(req.env):
+            identity = self._signed_identity(req)
+        else:
+            identity = self._identify(req)
         ctx.project = identity.project
         queue = params.get('queue_name')
         if queue is not None:

@@ -76,7 +76,8 @@ class Collection:
         if ids is not None:
             ids = validation.id_list(ids, 'ids',
                                      self._limits.max_messages_per_page)
-            claim_ids = [c for v in req.get_param_as_list('claim_ids') or ()
+            claim_ids = [validation.claim_id(c)
+                         for v in req.get_param_as_list('claim_ids') or ()
                          for c in v.split(',') if c]
             self._storage.delete_messages(project, queue_name, ids, claim_ids)
             resp.status = falcon.HTTP_204
@@ -124,7 +125,8 @@ class Item:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   queue_name: str, message_id: str) -> None:
-        self._storage.delete_message(req.context.project, queue_name,
-                                     message_id,
-                                     claim_id=req.get_param('claim_id') or None)
+        claim_id = req.get_param('claim_id') or None
+        self._storage.delete_message(
+            req.context.project, queue_name, message_id,
+            claim_id=claim_id and validation.claim_id(claim_id))
         resp.status = falcon.HTTP_204

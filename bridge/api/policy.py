@@ -42,6 +42,8 @@ RULES: list[policy.RuleDefault] = [
     _rule('queues:delete', 'Delete a queue.', 'DELETE', _Q),
     _rule('queues:stats', 'Show queue statistics.', 'GET', _Q + '/stats'),
     _rule('queues:purge', 'Purge a queue.', 'POST', _Q + '/purge'),
+    _rule('queues:share', 'Create a pre-signed URL for a queue.', 'POST',
+          _Q + '/share'),
     _rule('messages:create', 'Post messages.', 'POST', _Q + '/messages'),
     _rule('messages:get_all', 'List messages, or get them by id.', 'GET',
           _Q + '/messages'),

@@ -35,6 +35,9 @@ def reserved_defaults(limits: validation.Limits) -> dict[str, Any]:
         '_dead_letter_queue': None,
         '_dead_letter_queue_messages_ttl': None,
         '_max_claim_count': None,
+        # Shown and validated here; what it does to stored bodies is the
+        # storage's business.
+        '_enable_encrypt_messages': False,
     }
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, Callable
 
 from oslo_config import cfg
 
 from bridge.api.validation import ValidationError, int_field, is_int
+from bridge.notifier import formats
 from bridge.notifier import subscriber
 
 #: Zaqar's fixed floor for subscription time to live.
@@ -70,8 +71,13 @@ class NewSubscription:
 
 def subscriber_uri(value: Any, limits: SubscriptionLimits) -> str:
     """A subscriber URI bridge may deliver to: ``http(s)://`` or
-    ``mailto:``, and for webhooks a host that passes the SSRF guard (this
-    resolves the host name with the system resolver)."""
+    ``mailto:``, and for webhooks a host the SSRF guard does not refuse
+    (this resolves the host name with the system resolver).
+
+    A literal internal address, or a name resolving to one, is refused. A
+    name that does not resolve (yet, or not from the API's network) is
+    accepted, as Zaqar does: the notifier checks every address it connects
+    to, so such a subscription can never reach a forbidden address."""
     if not isinstance(value, str) or not value:
         raise ValidationError('"subscriber" must be a non-empty string.')
     if len(value) > limits.max_subscriber_length:
@@ -82,6 +88,8 @@ def subscriber_uri(value: Any, limits: SubscriptionLimits) -> str:
         if isinstance(target, subscriber.Webhook):
             subscriber.check_destination(target.host, target.port,
                                          list(limits.allowed_hosts))
+    except subscriber.Unresolved:
+        pass  # checked again at delivery, on every connection
     except ValueError as exc:  # DestinationRefused is a ValueError
         raise ValidationError(str(exc)) from None
     return value
@@ -140,7 +148,28 @@ def subscription_options(value: Any, limits: SubscriptionLimits
                               'line breaks.')
     if '_retry_policy' in value:
         _retry_policy(value['_retry_policy'])
+    _webhook_options(value)
     return value
+
+
+def _webhook_options(value: dict[str, Any]) -> None:
+    fmt = value.get(formats.FORMAT_OPTION)
+    if formats.FORMAT_OPTION in value and fmt not in formats.FORMATS:
+        raise ValidationError('"options.%s" must be one of: %s.' % (
+            formats.FORMAT_OPTION, ', '.join(formats.FORMATS)))
+    if formats.STANDARD_WEBHOOKS_OPTION in value and not isinstance(
+            value[formats.STANDARD_WEBHOOKS_OPTION], bool):
+        raise ValidationError('"options.%s" must be true or false.'
+                              % formats.STANDARD_WEBHOOKS_OPTION)
+
+
+def options_fit(subscriber_uri: str, options: dict[str, Any]) -> None:
+    """Options that shape webhook requests are refused for ``mailto:``
+    subscribers, where they would do nothing."""
+    used = sorted(formats.WEBHOOK_OPTIONS & set(options))
+    if used and subscriber_uri[:7].lower() == 'mailto:':
+        raise ValidationError('"options.%s" only applies to webhook '
+                              '(http/https) subscribers.' % used[0])
 
 
 def new_subscription(document: Any,
@@ -154,12 +183,14 @@ def new_subscription(document: Any,
         raise ValidationError('Missing parameter "subscriber" in body.')
     ttl = document.get('ttl')
     options = document.get('options')
-    return NewSubscription(
+    new = NewSubscription(
         subscriber=subscriber_uri(document['subscriber'], limits),
         ttl=limits.default_ttl if ttl is None
         else subscription_ttl(ttl, limits),
         options={} if options is None
         else subscription_options(options, limits))
+    options_fit(new.subscriber, new.options)
+    return new
 
 
 def subscription_changes(document: Any,
@@ -175,10 +206,14 @@ def subscription_changes(document: Any,
         raise ValidationError('A subscription has no field(s) %s; only '
                               '"subscriber", "ttl" and "options" can change.'
                               % ', '.join('"%s"' % k for k in unknown))
-    checks = {'subscriber': subscriber_uri, 'ttl': subscription_ttl,
-              'options': subscription_options}
-    return {key: checks[key](value, limits)
-            for key, value in document.items()}
+    checks: dict[str, Callable[[Any, SubscriptionLimits], Any]] = {
+        'subscriber': subscriber_uri, 'ttl': subscription_ttl,
+        'options': subscription_options}
+    changes = {key: checks[key](value, limits)
+               for key, value in document.items()}
+    if 'subscriber' in changes and 'options' in changes:
+        options_fit(changes['subscriber'], changes['options'])
+    return changes
 
 
 def confirmation(document: Any) -> bool:

@@ -3,7 +3,8 @@ confirm.
 
 The API only records subscriptions; ``bridge-notifier`` delivers. A
 subscription's HMAC secret is generated here and shown once, in the
-response to its creation. With ``[notifier] require_confirmation`` a new
+response to its creation (for webhooks, also in the ``whsec_`` form
+Standard Webhooks verifiers take). With ``[notifier] require_confirmation`` a new
 subscription (or one whose subscriber changed) receives nothing until it
 is confirmed through ``PUT .../confirm``; otherwise it is confirmed from
 the start.
@@ -22,6 +23,7 @@ from bridge.api import errors
 from bridge.api import subscription_validation
 from bridge.api import validation
 from bridge.api import wire
+from bridge.notifier import signing
 from bridge.storage import errors as storage_errors
 from bridge.storage.base import Storage
 from bridge.storage.models import Subscription
@@ -98,8 +100,12 @@ class Collection:
         except storage_errors.Conflict:
             raise _already_subscribed()
         resp.location = req.path + '/' + sub.id
-        wire.send(resp, {'subscription_id': sub.id, 'secret': secret},
-                  falcon.HTTP_201)
+        created = {'subscription_id': sub.id, 'secret': secret}
+        if not new.subscriber[:7].lower() == 'mailto:':
+            # The same secret, as Standard Webhooks verifiers take it.
+            created['standard_webhooks_secret'] = \
+                signing.standard_webhooks_secret(secret)
+        wire.send(resp, created, falcon.HTTP_201)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                queue_name: str) -> None:
@@ -143,14 +149,19 @@ class Item:
         changes = subscription_validation.subscription_changes(
             wire.read_json(req, self._limits, required=True), self._sub_limits)
         project = req.context.project
-        if 'subscriber' in changes and \
-                not self._sub_limits.require_confirmation and \
-                changes['subscriber'] != self._storage.get_subscription(
-                    project, queue_name, subscription_id).subscriber:
-            # A new subscriber starts unconfirmed, and nobody would ever
-            # confirm it. (The same subscriber again keeps its state: a
-            # paused subscription stays paused.)
-            changes['confirmed'] = True
+        if 'subscriber' in changes or 'options' in changes:
+            current = self._storage.get_subscription(project, queue_name,
+                                                     subscription_id)
+            subscription_validation.options_fit(
+                changes.get('subscriber', current.subscriber),
+                changes.get('options', current.options))
+            if 'subscriber' in changes and \
+                    not self._sub_limits.require_confirmation and \
+                    changes['subscriber'] != current.subscriber:
+                # A new subscriber starts unconfirmed, and nobody would
+                # ever confirm it. (The same subscriber again keeps its
+                # state: a paused subscription stays paused.)
+                changes['confirmed'] = True
         try:
             self._storage.update_subscription(
                 project, queue_name, subscription_id, **changes)

@@ -28,6 +28,10 @@ from bridge.storage.models import NewMessage
 QUEUE_NAME_RE = re.compile(r'^[a-zA-Z0-9_\-.]{1,64}$')
 PROJECT_ID_MAX_LEN = 256
 _INT_RE = re.compile(r'^-?[0-9]{1,18}$')
+# Claim ids as bridge hands them out: a UUID (SQL) or 24 hex digits
+# (MongoDB ObjectId).
+CLAIM_ID_RE = re.compile(r'^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
+                         r'[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{24})$')
 _TRUE = frozenset(('true', 'True', 'TRUE', '1', 'yes', 'on', 't', 'y', ''))
 _FALSE = frozenset(('false', 'False', 'FALSE', '0', 'no', 'off', 'f', 'n'))
 _ESCAPED_SURROGATE_RE = re.compile(r'\\u[dD][89a-fA-F]')
@@ -107,6 +111,15 @@ def client_id(value: str | None) -> str:
         return _canonical_uuid(value)
     except ValueError:
         raise ValidationError('The header Client-ID must be a UUID.') from None
+
+
+def claim_id(value: str) -> str:
+    """A claim id that could have been issued (Zaqar answers 400 for a
+    malformed one, 403 for one that does not hold the message)."""
+    if not CLAIM_ID_RE.match(value):
+        raise ValidationError('Malformed claim id %r: claim ids are UUIDs or '
+                              '24 hexadecimal digits.' % value[:64])
+    return value
 
 
 # -- query parameters ----------------------------------------------------------
@@ -307,6 +320,10 @@ def queue_metadata(document: Any, limits: Limits) -> dict[str, Any]:
     for key, (low, high) in checks.items():
         if document.get(key) is not None:
             int_field(document[key], key, low, high)
+    encrypt = document.get('_enable_encrypt_messages')
+    if encrypt is not None and not isinstance(encrypt, bool):
+        raise ValidationError('"_enable_encrypt_messages" must be true or '
+                              'false.')
     dead_letter = document.get('_dead_letter_queue')
     if dead_letter is not None and not (
             isinstance(dead_letter, str) and QUEUE_NAME_RE.match(dead_letter)):
@@ -344,7 +361,7 @@ def patch_operations(document: Any) -> list[PatchOperation]:
         if not isinstance(raw, dict):
             raise ValidationError('Operations must be JSON objects.')
         op = raw.get('op')
-        if op not in PATCH_OPERATIONS:
+        if not isinstance(op, str) or op not in PATCH_OPERATIONS:
             raise ValidationError('"op" must be one of: add, remove, '
                                   'replace.')
         key = _pointer_key(raw.get('path'))

@@ -5,8 +5,8 @@ numbers) POST webhook requests to the bench's receiver, every thread over
 its own keep-alive HTTP/1.1 connection (``http.client``), doing per request
 what bridge-notifier does on the wire and nothing else: the body and the
 signed headers built by the notifier's own
-:func:`~bridge.notifier.delivery.webhook_payload` and
-:func:`~bridge.notifier.delivery.signed_headers`, and the answer read so
+:func:`~bridge.notifier.formats.message_body` and
+:func:`~bridge.notifier.formats.headers`, and the answer read so
 the connection carries the next request. No storage, no leases, no
 cursors, no retries.
 
@@ -30,7 +30,7 @@ from typing import Any
 
 from bridge.bench import procs
 from bridge.bench.receiver import Receiver
-from bridge.notifier import delivery
+from bridge.notifier import formats
 from bridge.storage import models
 
 MIN_DELIVERIES = 3000
@@ -63,16 +63,18 @@ def _subscription(queue: str, url: str) -> models.Subscription:
 
 def payload(sub: models.Subscription, seq: int) -> bytes:
     """The body bridge-notifier would send ``sub`` for message ``seq``
-    (built by the notifier's own :func:`~bridge.notifier.delivery.webhook_payload`)."""
+    (built by the notifier's own :func:`~bridge.notifier.formats.message_body`)."""
     msg = models.Message(id=str(uuid.uuid4()), ttl=3600, created=time.time(),
                          marker=seq, body={'event_type': 'bench.deliver',
                                            'seq': seq, 'posted': time.time()})
-    return delivery.webhook_payload(sub, msg)
+    return formats.message_body(sub, msg)
 
 
-def _deliver(conn: http.client.HTTPConnection, path: str, body: bytes) -> None:
+def _deliver(conn: http.client.HTTPConnection, path: str,
+             sub: models.Subscription, body: bytes) -> None:
     conn.request('POST', path, body=body, headers={
-        'User-Agent': _USER_AGENT, **delivery.signed_headers(_SECRET, body)})
+        'User-Agent': _USER_AGENT,
+        **formats.headers(sub, body, 'bench', time.time())})
     response = conn.getresponse()
     response.read(_DRAIN_LIMIT)
     if not response.isclosed() or response.will_close:
@@ -104,12 +106,12 @@ def _thread(port: int, queue: str, name: str, work: _Work,
     conn = http.client.HTTPConnection(procs.HOST, port, timeout=30)
     try:
         try:
-            _deliver(conn, path, payload(sub, -1))  # warm-up
+            _deliver(conn, path, sub, payload(sub, -1))  # warm-up
         finally:
             ready.wait()
         go.wait()
         while (seq := work.take()) is not None:
-            _deliver(conn, path, payload(sub, seq))
+            _deliver(conn, path, sub, payload(sub, seq))
     except (OSError, http.client.HTTPException) as exc:
         work.errors.append('%s: %s' % (path, exc))
     finally:

@@ -21,8 +21,9 @@ Guarantees (with the lease held by this notifier):
   another notifier owns the subscription now.
 
 Webhook requests are POSTs of ``{"body", "ttl", "queue_name",
-"Message_Type": "Notification", "message_id", "subscription_id"}`` signed
-with the subscription's secret (:mod:`bridge.notifier.signing`); mailto:
+"Message_Type": "Notification", "message_id", "subscription_id"}`` or of
+a CloudEvent, signed with the subscription's secret
+(:mod:`bridge.notifier.formats`, :mod:`bridge.notifier.signing`); mailto:
 subscribers get a text mail (:mod:`bridge.notifier.email`). With
 ``[notifier] require_confirmation``, an unconfirmed subscriber first gets
 one confirmation request and nothing else until confirmed.
@@ -33,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import functools
-import json
 import time
 from typing import Any, Callable, Iterator
 
@@ -42,9 +42,9 @@ from oslo_log import log
 from bridge.notifier import cache
 from bridge.notifier import confirmation
 from bridge.notifier import email as email_mod
+from bridge.notifier import formats
 from bridge.notifier import result as res
 from bridge.notifier import retry
-from bridge.notifier import signing
 from bridge.notifier import subscriber as subscriber_mod
 from bridge.notifier import webhook
 from bridge.storage import base, models
@@ -101,20 +101,6 @@ def matches(options: dict[str, Any], body: Any) -> bool:
                for p in patterns)
 
 
-def webhook_payload(sub: models.Subscription, msg: models.Message) -> bytes:
-    return json.dumps({'body': msg.body, 'ttl': msg.ttl,
-                       'queue_name': sub.queue,
-                       'Message_Type': 'Notification',
-                       'message_id': msg.id,
-                       'subscription_id': sub.id},
-                      separators=(',', ':')).encode('utf-8')
-
-
-def signed_headers(secret: str, payload: bytes) -> dict[str, str]:
-    return {'Content-Type': 'application/json',
-            signing.HEADER: signing.sign(secret, payload)}
-
-
 class Deliverer:
     """Runs deliveries for one notifier (``owner``); thread safe, shared by
     the notifier's threads. ``should_stop`` is polled between messages:
@@ -127,6 +113,7 @@ class Deliverer:
                  should_stop: Callable[[], bool] = lambda: False,
                  clock: Callable[[], float] = time.time) -> None:
         self.opts = conf.notifier
+        self.signing = conf.signed_url
         self.storage = storage
         self.owner = owner
         self.webhooks = webhooks
@@ -332,10 +319,10 @@ class _Run:
             return self.d.mailer.deliver(
                 self.target.address, subject,
                 email_mod.text_body(self.sub.queue, msg.id, body))
-        payload = webhook_payload(self.sub, msg)
+        payload = formats.message_body(self.sub, msg)
         return self.d.webhooks.deliver(
             self.sub.subscriber, payload,
-            signed_headers(self.sub.secret, payload))
+            formats.headers(self.sub, payload, msg.id, self.d.clock()))
 
     # -- confirmation ------------------------------------------------------
 
@@ -380,12 +367,19 @@ class _Run:
 
     def send_confirmation(self) -> res.Result:
         endpoint = self.d.opts.public_endpoint
+        signed = confirmation.signed_headers(
+            self.d.signing.secret_key, self.d.signing.default_expiry,
+            self.sub, self.d.clock())
         if isinstance(self.target, subscriber_mod.Email):
             return self.d.mailer.deliver(
                 self.target.address, confirmation.email_subject(self.sub),
                 confirmation.email_text(endpoint, self.sub,
-                                        self.target.address))
-        payload = confirmation.webhook_payload(endpoint, self.sub)
+                                        self.target.address, signed))
+        now = self.d.clock()
+        payload = formats.confirmation_body(
+            self.sub, confirmation.webhook_document(endpoint, self.sub,
+                                                    signed), now)
         return self.d.webhooks.deliver(
             self.sub.subscriber, payload,
-            signed_headers(self.sub.secret, payload))
+            formats.headers(self.sub, payload,
+                            formats.confirmation_id(self.sub), now))

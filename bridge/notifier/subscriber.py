@@ -10,8 +10,10 @@ host with the system resolver (``socket.getaddrinfo``: local resolution
 only, bounded by the resolver's own timeouts) and raises
 :class:`DestinationRefused` unless every address is publicly routable or
 allow-listed by the operator (``[notifier] allowed_subscriber_hosts``). The
-API calls it when a subscriber is created or changed; the notifier calls it
-again before each delivery, because DNS answers may change. Email
+API calls it when a subscriber is created or changed (accepting a host that
+does not resolve, :class:`Unresolved`, since it may resolve only from the
+notifier's network or later); the notifier calls it again before each
+delivery and on each connection, because DNS answers may change. Email
 addresses are not checked: mail goes to the operator's SMTP server, which
 decides where to relay it.
 """
@@ -65,9 +67,10 @@ class DestinationRefused(ValueError):
 
 
 class Unresolved(DestinationRefused):
-    """The subscriber's host does not resolve (now). Refused when a
-    subscription is made; at delivery, the resolver may be failing for a
-    while (a DNS outage), so the notifier tries again later."""
+    """The subscriber's host does not resolve (now). Accepted when a
+    subscription is made (it may resolve later, or only from the
+    notifier's network); at delivery, the notifier tries again later, as
+    the resolver may be failing for a while (a DNS outage)."""
 
 
 def parse(subscriber: str) -> Subscriber:

@@ -12,6 +12,7 @@ from oslo_config import cfg
 from .support import Api, assert_error
 
 Q = '/v2/queues/q1/messages'
+OTHER_CLAIM = '0c5a3c1e-5d5b-4c36-9a8e-6a4a9e0c1f22'  # well formed, not held
 
 
 def next_href(resp: Any) -> str:
@@ -233,7 +234,8 @@ def test_claimed_message_needs_its_claim_id_to_be_deleted(api: Api) -> None:
     claim = api.claim('q1')
     claim_id = claim.headers['location'].rsplit('/', 1)[1]
     assert_error(api.delete(Q + '/' + mid), 403)
-    assert_error(api.delete(Q + '/' + mid, params={'claim_id': 'other'}), 403)
+    assert_error(api.delete(Q + '/' + mid, params={'claim_id': OTHER_CLAIM}),
+                 403)
     href = claim.json['messages'][0]['href']
     path, _, query = href.partition('?')
     assert query == 'claim_id=' + claim_id
@@ -243,7 +245,22 @@ def test_claimed_message_needs_its_claim_id_to_be_deleted(api: Api) -> None:
 
 def test_delete_with_claim_id_of_unclaimed_message_is_403(api: Api) -> None:
     (mid,) = api.post_messages('q1', 'a')
-    assert_error(api.delete(Q + '/' + mid, params={'claim_id': 'c'}), 403)
+    assert_error(api.delete(Q + '/' + mid, params={'claim_id': OTHER_CLAIM}),
+                 403)
+    assert api.get(Q + '/' + mid).status_code == 200
+
+
+@pytest.mark.parametrize('claim_id', ['c', 'other', 'not-a-uuid',
+                                      OTHER_CLAIM + '0', "'; drop --"])
+def test_delete_with_a_malformed_claim_id_is_400_as_in_zaqar(
+        api: Api, claim_id: str) -> None:
+    (mid,) = api.post_messages('q1', 'a')
+    api.claim('q1')
+    resp = api.delete(Q + '/' + mid, params={'claim_id': claim_id})
+    assert_error(resp, 400)
+    assert 'claim id' in resp.json['description']
+    assert_error(api.delete(Q, params={'ids': mid, 'claim_ids': claim_id}),
+                 400)
     assert api.get(Q + '/' + mid).status_code == 200
 
 

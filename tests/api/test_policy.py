@@ -17,6 +17,7 @@ from oslo_policy import opts as policy_opts
 from bridge import quotas
 from bridge.api import app as api_app
 from bridge.api import policy
+from bridge.api import share
 from bridge.api import subscription_validation
 from bridge.api import validation
 from bridge.storage.base import Storage
@@ -27,10 +28,11 @@ from .support import Api, assert_error
 def test_every_resource_rule_has_a_default(conf: cfg.ConfigOpts,
                                            storage: Storage) -> None:
     defined = {rule.name for rule in policy.list_rules()}
+    limits = validation.Limits.from_conf(conf)
     table = api_app.routes(
-        storage, validation.Limits.from_conf(conf),
+        storage, limits,
         subscription_validation.SubscriptionLimits.from_conf(conf),
-        quotas.Quotas(storage, conf))
+        share.Share(limits, 'key', 60), quotas.Quotas(storage, conf))
     used = {rule for _, resource in table
             for rule in getattr(resource, 'rules', {}).values()}
     assert used and used <= defined

@@ -18,6 +18,7 @@ DEFAULTS = {
     '_dead_letter_queue': None,
     '_dead_letter_queue_messages_ttl': None,
     '_max_claim_count': None,
+    '_enable_encrypt_messages': False,
 }
 
 
@@ -76,6 +77,8 @@ def test_head_tells_whether_queue_exists(api: Api) -> None:
     {'_dead_letter_queue': 'bad name'},
     {'_dead_letter_queue': 5},
     {'_dead_letter_queue_messages_ttl': 1},
+    {'_enable_encrypt_messages': 'true'},
+    {'_enable_encrypt_messages': 1},
     [1, 2],
     'text',
 ])
@@ -97,6 +100,33 @@ def test_dead_letter_metadata_is_accepted(api: Api) -> None:
                 '_dead_letter_queue_messages_ttl': 600}
     assert api.put('/v2/queues/q1', json=metadata).status_code == 201
     assert api.get('/v2/queues/q1').json == dict(DEFAULTS, **metadata)
+
+
+def test_every_reserved_key_zaqar_shows_is_shown_with_its_default(
+        api: Api) -> None:
+    assert sorted(api.get('/v2/queues/q1').json) == sorted([
+        '_default_message_ttl', '_max_messages_post_size',
+        '_default_message_delay', '_dead_letter_queue',
+        '_dead_letter_queue_messages_ttl', '_max_claim_count',
+        '_enable_encrypt_messages'])
+    api.put('/v2/queues/q1')
+    listed = api.get('/v2/queues', params={'detailed': 'true'}).json
+    assert listed['queues'][0]['metadata'] == DEFAULTS
+
+
+def test_encryption_flag_is_accepted_shown_and_patched(api: Api) -> None:
+    assert api.put('/v2/queues/q1', json={'_enable_encrypt_messages': True}) \
+        .status_code == 201
+    assert api.get('/v2/queues/q1').json['_enable_encrypt_messages'] is True
+    resp = patch(api, 'q1', [{'op': 'replace',
+                              'path': '/metadata/_enable_encrypt_messages',
+                              'value': False}])
+    assert resp.status_code == 200
+    assert resp.json['_enable_encrypt_messages'] is False
+    assert_error(patch(api, 'q1', [{
+        'op': 'add', 'path': '/metadata/_enable_encrypt_messages',
+        'value': 'yes'}]), 400)
+    assert api.get('/v2/queues/q1').json['_enable_encrypt_messages'] is False
 
 
 def test_delete_removes_queue_and_messages_and_is_idempotent(
@@ -258,6 +288,8 @@ def test_patch_of_missing_queue_is_404(api: Api) -> None:
     [{'op': 'add', 'path': '/metadata/a~2', 'value': 1}],
     [{'op': 'add', 'path': '/metadata/a'}],
     [{'op': 'add', 'path': 7, 'value': 1}],
+    [{'op': {}, 'path': '/metadata/a', 'value': 1}],  # unhashable op
+    [{'op': ['add'], 'path': '/metadata/a', 'value': 1}],
     [{'op': 'add', 'path': '/metadata/_default_message_ttl', 'value': 1}],
 ])
 def test_patch_refuses_malformed_operations(api: Api, operations: Any) -> None:
@@ -302,6 +334,26 @@ def test_purge_deletes_messages_and_keeps_queue(api: Api, body: Any) -> None:
     assert resp.status_code == 204
     assert api.get('/v2/queues/q1/stats').json['messages']['total'] == 0
     assert api.get('/v2/queues/q1').json['k'] == 1
+
+
+def test_purge_of_both_resource_types_purges_messages_and_subscriptions(
+        api: Api) -> None:
+    api.post_messages('q1', 1, 2)
+    for hook in ('http://93.184.216.34/a', 'http://93.184.216.34/b'):
+        assert api.post('/v2/queues/q1/subscriptions',
+                        json={'subscriber': hook}).status_code == 201
+    api.post_messages('q2', 3)
+    api.post('/v2/queues/q2/subscriptions',
+             json={'subscriber': 'http://93.184.216.34/a'})
+    resp = api.post('/v2/queues/q1/purge', json={
+        'resource_types': ['messages', 'subscriptions']})
+    assert resp.status_code == 204
+    assert api.get('/v2/queues/q1/stats').json['messages']['total'] == 0
+    assert api.get('/v2/queues/q1/subscriptions').json['subscriptions'] == []
+    # Another queue of the project is untouched.
+    assert api.get('/v2/queues/q2/stats').json['messages']['total'] == 1
+    assert len(api.get('/v2/queues/q2/subscriptions')
+               .json['subscriptions']) == 1
 
 
 def test_purge_of_subscriptions_only_keeps_messages(api: Api) -> None:

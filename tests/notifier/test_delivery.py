@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 
-from bridge.notifier import delivery, signing
+from bridge.notifier import formats, signing
 from bridge.notifier.service import NotifierService
 from bridge.storage import models
 from tests.notifier.conftest import (EVENT, make_conf, post, subscribe,
@@ -248,7 +248,7 @@ def test_payload_is_zaqar_shaped_plus_ids():
                             ttl=1, options={}, created=0, secret='k',
                             confirmed=True, cursor=0)
     msg = models.Message(id='m', body={'a': 1}, ttl=60, created=0, marker=1)
-    assert json.loads(delivery.webhook_payload(sub, msg)) == {
+    assert json.loads(formats.message_body(sub, msg)) == {
         'body': {'a': 1}, 'ttl': 60, 'queue_name': 'q',
         'Message_Type': 'Notification', 'message_id': 'm',
         'subscription_id': 's'}
