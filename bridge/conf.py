@@ -343,6 +343,48 @@ signed_url_opts = [
                     'the signed URL in a confirmation request is valid.'),
 ]
 
+quotas_group = cfg.OptGroup(
+    'quotas', title='Per-project quotas',
+    help='Defaults for every project; "bridge-manage quota set" overrides '
+         'them per project. 0 means unlimited. The listener is not bound by '
+         'them: it keeps its queues under [listener] max_queue_depth by '
+         'evicting the oldest messages.')
+quotas_opts = [
+    cfg.IntOpt('queues_per_project', default=1000, min=0,
+               help='Most queues a project may have; creating one more '
+                    '(PUT, or a post to a queue that does not exist) '
+                    'answers 403.'),
+    cfg.IntOpt('messages_per_queue', default=100000, min=0,
+               help='Most unexpired messages (claimed, delayed or not) a '
+                    'queue may hold for a post through the API to be '
+                    'accepted; a post that would exceed it stores nothing '
+                    'and answers 403.'),
+    cfg.IntOpt('subscriptions_per_project', default=1000, min=0,
+               help='Most unexpired subscriptions a project may have, over '
+                    'all its queues.'),
+    cfg.IntOpt('refresh_seconds', default=10, min=0,
+               help='Seconds an API process keeps the per-project overrides '
+                    'it read before reading them again; a change made with '
+                    '"bridge-manage quota" applies everywhere within this '
+                    'time.'),
+]
+
+encryption_group = cfg.OptGroup(
+    'encryption', title='Encryption of message bodies at rest',
+    help='Queues whose metadata sets _enable_encrypt_messages to true have '
+         'their message bodies stored sealed with AES-GCM.')
+encryption_opts = [
+    cfg.ListOpt('keys', default=[], secret=True,
+                help='Encryption keys as ID:BASE64 pairs (ID: 1 to 32 '
+                     'letters, digits, "_" or "-"; the key: 16, 24 or 32 '
+                     'random bytes, e.g. from "openssl rand -base64 32"). '
+                     'Every key a stored message was sealed with must stay '
+                     'listed while such messages live.'),
+    cfg.StrOpt('active_key',
+               help='ID of the key new messages are sealed with. Default: '
+                    'the first of keys.'),
+]
+
 
 def list_opts():
     """Option groups and their options, for registration and for
@@ -357,6 +399,8 @@ def list_opts():
         (notifier_group, notifier_opts),
         (smtp_group, smtp_opts),
         (signed_url_group, signed_url_opts),
+        (quotas_group, quotas_opts),
+        (encryption_group, encryption_opts),
     ]
 
 

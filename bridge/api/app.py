@@ -10,6 +10,7 @@ from __future__ import annotations
 import falcon
 from oslo_config import cfg
 
+from bridge import quotas as bridge_quotas
 from bridge.api import auth
 from bridge.api import claims
 from bridge.api import errors
@@ -28,7 +29,8 @@ from bridge.storage.base import Storage
 
 def routes(storage: Storage, limits: validation.Limits,
            sub_limits: subscription_validation.SubscriptionLimits,
-           sharing: share.Share) -> list[tuple[str, object]]:
+           sharing: share.Share,
+           quotas: bridge_quotas.Quotas) -> list[tuple[str, object]]:
     """Every URI template of the API and the resource serving it. Queues
     and topics are served by the same resources (:mod:`.kinds` says how
     they differ); claims and sharing exist for queues only."""
@@ -50,13 +52,15 @@ def routes(storage: Storage, limits: validation.Limits,
         table += [
             ('/v2/' + kind.collection,
              queues.Collection(storage, limits, kind)),
-            (item, queues.Item(storage, limits, kind)),
+            (item, queues.Item(storage, limits, kind, quotas=quotas)),
             (item + '/stats', queues.Stats(storage, kind)),
             (item + '/purge', queues.Purge(storage, limits, kind)),
-            (item + '/messages', messages.Collection(storage, limits, kind)),
+            (item + '/messages',
+             messages.Collection(storage, limits, kind, quotas=quotas)),
             (item + '/messages/{message_id}', messages.Item(storage, kind)),
             (item + '/subscriptions',
-             subscriptions.Collection(storage, limits, sub_limits, kind)),
+             subscriptions.Collection(storage, limits, sub_limits, kind,
+                                      quotas=quotas)),
             (subscription,
              subscriptions.Item(storage, limits, sub_limits, kind)),
             (subscription + '/confirm',
@@ -77,7 +81,9 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     errors.install(app)
     sub_limits = subscription_validation.SubscriptionLimits.from_conf(conf)
     sharing = share.Share(limits, key, conf.signed_url.default_expiry)
-    for path, resource in routes(storage, limits, sub_limits, sharing):
+    quotas = bridge_quotas.Quotas(storage, conf)
+    for path, resource in routes(storage, limits, sub_limits, sharing,
+                                 quotas):
         app.add_route(path, resource)
     return app
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import falcon
 
+from bridge import quotas as bridge_quotas
 from bridge.api import errors
 from bridge.api import kinds
 from bridge.api import validation
@@ -22,9 +23,11 @@ class Collection(kinds.Served):
              'DELETE': 'messages:delete_all'}
 
     def __init__(self, storage: Storage, limits: validation.Limits,
-                 kind: kinds.Kind = kinds.QUEUE) -> None:
+                 kind: kinds.Kind = kinds.QUEUE, *,
+                 quotas: bridge_quotas.Quotas) -> None:
         self._storage = storage
         self._limits = limits
+        self._quotas = quotas
         self.serve(kind)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response,
@@ -44,8 +47,10 @@ class Collection(kinds.Served):
                                                     limits.max_json_depth))
             return validation.new_messages(parsed[0], metadata, limits)
 
-        ids = self._storage.post_prepared(ctx.owner, queue_name, prepare,
-                                          ctx.client_id)
+        quota = self._quotas.of(ctx.project)
+        ids = self._storage.post_prepared(
+            ctx.owner, queue_name, prepare, ctx.client_id,
+            max_messages=quota.messages, max_queues=quota.queues)
         resp.location = req.path + '?ids=' + ','.join(ids)
         wire.send(resp, {'resources': [req.path + '/' + i for i in ids]},
                   falcon.HTTP_201)

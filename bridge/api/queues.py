@@ -15,11 +15,13 @@ from typing import Any
 
 import falcon
 
+from bridge import quotas as bridge_quotas
 from bridge.api import errors
 from bridge.api import kinds
 from bridge.api import subscriptions
 from bridge.api import validation
 from bridge.api import wire
+from bridge.storage import codec
 from bridge.storage import errors as storage_errors
 from bridge.storage.base import Storage
 
@@ -132,10 +134,12 @@ class Item(kinds.Served):
              'DELETE': 'queues:delete'}
 
     def __init__(self, storage: Storage, limits: validation.Limits,
-                 kind: kinds.Kind = kinds.QUEUE) -> None:
+                 kind: kinds.Kind = kinds.QUEUE, *,
+                 quotas: bridge_quotas.Quotas) -> None:
         self._storage = storage
         self._limits = limits
         self._reserved = reserved_defaults(limits, kind)
+        self._quotas = quotas
         self.serve(kind)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
@@ -158,8 +162,10 @@ class Item(kinds.Served):
         document = self._read_metadata(req)
         metadata = {} if document is None else \
             validation.queue_metadata(document, self._limits)
-        created = self._storage.create_queue(req.context.owner,
-                                             queue_name, metadata)
+        self._check_encryption(metadata)
+        created = self._storage.create_queue(
+            req.context.owner, queue_name, metadata,
+            max_queues=self._quotas.of(req.context.project).queues)
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
         resp.location = req.path
 
@@ -176,6 +182,7 @@ class Item(kinds.Served):
         metadata = self._storage.get_queue(project, queue_name)
         metadata = validation.queue_metadata(
             apply_patch(metadata, operations, self._reserved), self._limits)
+        self._check_encryption(metadata)
         self._storage.set_queue_metadata(project, queue_name, metadata)
         wire.send(resp, with_defaults(metadata, self._reserved))
 
@@ -183,6 +190,14 @@ class Item(kinds.Served):
                   queue_name: str) -> None:
         self._storage.delete_queue(req.context.owner, queue_name)
         resp.status = falcon.HTTP_204
+
+    def _check_encryption(self, metadata: dict[str, Any]) -> None:
+        """Refuse to turn on encryption at rest where no key could seal."""
+        if codec.wants_sealing(metadata) and not self._storage.codec.can_seal:
+            raise errors.BadRequest(
+                'Messages cannot be encrypted at rest: this server has no '
+                'encryption key configured, so "%s" cannot be true.'
+                % codec.FLAG)
 
     def _read_metadata(self, req: falcon.Request,
                        required: bool = False) -> Any:

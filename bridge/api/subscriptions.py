@@ -18,6 +18,7 @@ from typing import Any
 
 import falcon
 
+from bridge import quotas as bridge_quotas
 from bridge.api import errors
 from bridge.api import kinds
 from bridge.api import subscription_validation
@@ -79,10 +80,12 @@ class Collection(kinds.Served):
 
     def __init__(self, storage: Storage, limits: validation.Limits,
                  sub_limits: subscription_validation.SubscriptionLimits,
-                 kind: kinds.Kind = kinds.QUEUE) -> None:
+                 kind: kinds.Kind = kinds.QUEUE, *,
+                 quotas: bridge_quotas.Quotas) -> None:
         self._storage = storage
         self._limits = limits
         self._sub_limits = sub_limits
+        self._quotas = quotas
         self.serve(kind)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response,
@@ -94,7 +97,9 @@ class Collection(kinds.Served):
             sub = self._storage.create_subscription(
                 req.context.owner, queue_name, new.subscriber, ttl=new.ttl,
                 options=new.options, secret=secret,
-                confirmed=not self._sub_limits.require_confirmation)
+                confirmed=not self._sub_limits.require_confirmation,
+                max_subscriptions=self._quotas.of(
+                    req.context.project).subscriptions)
         except storage_errors.Conflict:
             raise _already_subscribed()
         resp.location = req.path + '/' + sub.id

@@ -65,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         url = prepare_storage(conf)
     except storage_errors.Unavailable as exc:
         return _fail('storage unavailable: %s' % exc)
+    except ValueError as exc:  # [storage] url or [encryption] keys
+        return _fail(str(exc))
 
     def listening(address: str) -> None:
         LOG.info('bridge-api serving on http://%s (auth_strategy=%s, '

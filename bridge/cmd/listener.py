@@ -9,6 +9,7 @@ from oslo_log import log
 
 from bridge import conf as bridge_conf
 from bridge.listeners import service
+from bridge.storage import codec
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,6 +20,10 @@ def main(argv: list[str] | None = None) -> None:
     conf(sys.argv[1:] if argv is None else argv, project='bridge',
          prog='bridge-listener')
     log.setup(conf, 'bridge')
+    try:
+        codec.BodyCodec.from_conf(conf)
+    except ValueError as exc:
+        sys.exit('bridge-listener: %s' % exc)
     service.run(conf)
 
 

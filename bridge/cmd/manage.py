@@ -7,6 +7,10 @@
                                        [--dry-run] [--progress-every N]
     bridge-manage [--config-file FILE] rules check NOTIFICATION_FILE
                                        [--rules RULES_FILE] [--no-index]
+    bridge-manage [--config-file FILE] quota set PROJECT RESOURCE LIMIT
+    bridge-manage [--config-file FILE] quota show PROJECT
+    bridge-manage [--config-file FILE] quota list
+    bridge-manage [--config-file FILE] quota delete PROJECT [RESOURCE]
 
 ``db sync`` creates the tables, collections and indexes that are missing in
 the storage named by ``[storage] url`` (idempotent; safe while services run).
@@ -14,7 +18,8 @@ the storage named by ``[storage] url`` (idempotent; safe while services run).
 upgradecheck`); ``dead-letters`` inspects and replays the listener's
 operator dead-letter queue (:mod:`bridge.manage.deadletters`); ``rules
 check`` shows exactly what a tenant would receive for the notifications of
-a file (:mod:`bridge.manage.rulescheck`).
+a file (:mod:`bridge.manage.rulescheck`); ``quota`` manages per-project
+quota overrides (:mod:`bridge.manage.quotas`).
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ from oslo_config import cfg
 from oslo_log import log
 
 from bridge import conf as bridge_conf
+from bridge import quotas as bridge_quotas
 from bridge import storage as bridge_storage
 from bridge import translation
 from bridge.api import wsgi
 from bridge.cmd import api as api_cmd
 from bridge.manage import deadletters
 from bridge.manage import rulescheck
+from bridge.manage import quotas as manage_quotas
 from bridge.manage import upgradecheck
 from bridge.storage import base
 from bridge.storage import errors as storage_errors
@@ -159,6 +166,66 @@ def rules_check(conf: cfg.ConfigOpts) -> int:
     return 0
 
 
+def quota_command(conf: cfg.ConfigOpts) -> int:
+    """``quota set|show|list|delete`` (the schema is brought up to date
+    first, so an older database gains its quotas table)."""
+    args = conf.command
+    try:
+        store = _open_storage(conf)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if store is None:
+        return 1
+    try:
+        store.ensure_schema()
+        if args.action == 'set':
+            manage_quotas.set_(store, args.project, args.resource,
+                               args.limit, sys.stdout)
+        elif args.action == 'show':
+            manage_quotas.show(store, conf, args.project, sys.stdout)
+        elif args.action == 'list':
+            manage_quotas.list_(store, conf, sys.stdout)
+        else:
+            manage_quotas.delete(store, args.project, args.resource,
+                                 sys.stdout)
+    except storage_errors.Unavailable as exc:
+        return _fail('storage unavailable: %s' % exc)
+    finally:
+        store.close()
+    return 0
+
+
+def _add_quota_commands(subparsers: argparse._SubParsersAction) -> None:
+    quota = subparsers.add_parser(
+        'quota', help='Per-project quotas (overrides of [quotas]).')
+    actions = quota.add_subparsers(title='quota commands', dest='action')
+    actions.required = True
+    resources = sorted(bridge_quotas.RESOURCES)
+    setter = actions.add_parser(
+        'set', help='Set a project\'s limit for one resource (0: unlimited).')
+    setter.add_argument('project')
+    setter.add_argument('resource', choices=resources)
+    setter.add_argument('limit', type=_not_negative)
+    shower = actions.add_parser(
+        'show', help='The limits in force for a project, and where each '
+                     'comes from.')
+    shower.add_argument('project')
+    actions.add_parser('list', help='The defaults and every project '
+                                    'override.')
+    deleter = actions.add_parser(
+        'delete', help='Remove overrides: the defaults apply again.')
+    deleter.add_argument('project')
+    deleter.add_argument('resource', nargs='?', choices=resources)
+    quota.set_defaults(handler=quota_command)
+
+
+def _not_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError('must be 0 (unlimited) or more')
+    return number
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -205,6 +272,7 @@ def _add_commands(subparsers: argparse._SubParsersAction) -> None:
                         help='Print a progress line every N letters '
                              '(default 1000).')
     replay.set_defaults(handler=dead_letters_replay)
+    _add_quota_commands(subparsers)
 
     rules = subparsers.add_parser('rules', help='The translation rules.')
     actions = rules.add_subparsers(title='rules commands', dest='action')

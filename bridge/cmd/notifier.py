@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> None:
     conf(sys.argv[1:] if argv is None else argv, project='bridge',
          prog='bridge-notifier')
     log.setup(conf, 'bridge')
-    storage = bridge_storage.from_conf(conf)
+    try:
+        storage = bridge_storage.from_conf(conf)
+    except ValueError as exc:  # [storage] url or [encryption] keys
+        sys.exit('bridge-notifier: %s' % exc)
     storage.ensure_schema()
     notifier = service.NotifierService(conf, storage)
 

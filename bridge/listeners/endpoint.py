@@ -248,7 +248,14 @@ class BridgeEndpoint:
         reason = 'storing in %s/%s failed: %s' % (
             post.project, post.queue, type(exc).__name__)
         where = {'project_id': post.project, 'queue': post.queue}
-        for detail in ({**where, 'message': msg.body}, where):
+        details: tuple[dict[str, Any], ...] = (
+            {**where, 'message': msg.body}, where)
+        if isinstance(exc, errors.KeyUnavailable):
+            # The queue wants its bodies encrypted: never in clear here.
+            LOG.error('Cannot store in encrypted queue %s/%s: %s',
+                      post.project, post.queue, exc)
+            details = (where,)
+        for detail in details:
             letter = self._dead_letter(msg.dedup_key or '', reason, detail)
             try:
                 self.storage.post_many([models.Post(

@@ -42,13 +42,15 @@ Code = upgradecheck.Code
 Result = upgradecheck.Result
 
 #: MongoDB indexes whose absence breaks a guarantee (uniqueness of queue
-#: names, markers, dedup keys and subscribers), by collection. Kept in step
-#: with bridge/storage/mongodb/{connection,subscriptions}.py.
+#: names, markers, dedup keys, subscribers and quota overrides), by
+#: collection. Kept in step with
+#: bridge/storage/mongodb/{connection,subscriptions,quotas}.py.
 MONGO_REQUIRED_INDEXES = {
     'queues': 'project_name',
     'messages': 'queue_marker',
     'dedup': 'queue_key',
     'subscriptions': 'queue_subscriber',
+    'quotas': 'project_resource',
 }
 
 SYNC_HINT = 'run "bridge-manage db sync" (services also create it at start)'

@@ -47,3 +47,18 @@ class Invalid(StorageError):
 class Unavailable(StorageError):
     """The backend cannot be reached or did not answer in time. Callers may
     retry; nothing was written."""
+
+
+class QuotaExceeded(StorageError):
+    """The write would take the project beyond one of its quotas; nothing
+    was written."""
+
+    def __init__(self, resource: str, limit: int) -> None:
+        super().__init__('quota exceeded: at most %d %s' % (limit, resource))
+        self.resource = resource
+        self.limit = limit
+
+
+class KeyUnavailable(StorageError):
+    """A message body must be sealed or opened with an encryption key that
+    is not configured (or does not match). Nothing was written."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import pathlib
 import uuid
 
@@ -183,7 +184,8 @@ def test_table_output_for_humans(setup: Setup) -> None:
 
 def test_mongodb_indexes_are_checked() -> None:
     name = 'bridge_test_upgrade_%s' % uuid.uuid4().hex[:8]
-    url = MONGO_URL.replace('/bridge_test?', '/%s?' % name)
+    # A database of its own, whatever the configured URL names.
+    url = re.sub(r'/[^/?]*(\?|$)', r'/%s\1' % name, MONGO_URL, count=1)
     conf = make_conf(url)
     store = bridge_storage.from_url(url, conf)
     client = pymongo.MongoClient(url, serverSelectionTimeoutMS=5000)
@@ -196,8 +198,8 @@ def test_mongodb_indexes_are_checked() -> None:
         empty = upgradecheck.check_storage(conf)
         assert empty.code == 2
         assert 'lacks indexes dedup.queue_key, messages.queue_marker, ' \
-            'queues.project_name, subscriptions.queue_subscriber;' \
-            in empty.details
+            'queues.project_name, quotas.project_resource, ' \
+            'subscriptions.queue_subscriber;' in empty.details
         store.ensure_schema()
         ready = upgradecheck.check_storage(conf)
         assert (ready.code, ready.details) == (

@@ -162,3 +162,16 @@ ownership = sa.Table(
     sa.Index('ix_ownership_expires', 'expires'),
     **_MYSQL,
 )
+
+#: Longest quota resource name ("queues", "messages", "subscriptions").
+RESOURCE_LENGTH = 32
+
+# ``quotas`` (see :mod:`.quotas`): the per-project overrides an operator set
+# with bridge-manage; projects without a row use the [quotas] defaults.
+quotas = sa.Table(
+    'quotas', metadata,
+    sa.Column('project', _exact(PROJECT_LENGTH), primary_key=True),
+    sa.Column('resource', _exact(RESOURCE_LENGTH), primary_key=True),
+    sa.Column('hard_limit', sa.BigInteger, nullable=False),
+    **_MYSQL,
+)
