@@ -47,9 +47,9 @@ import abc
 from typing import Any, Callable, Sequence
 
 from bridge.storage import errors
-from bridge.storage.models import (Claim, DeliveryOutcome, Message,
-                                  MessagePage, NewMessage, Post, QueueStats,
-                                  Subscription)
+from bridge.storage.models import (BacklogSample, Claim, DeliveryOutcome,
+                                  Message, MessagePage, NewMessage, Post,
+                                  QueueSample, QueueStats, Subscription)
 
 
 class Storage(abc.ABC):
@@ -279,6 +279,24 @@ class Storage(abc.ABC):
         the lease, or release it with ``release``). Return False, writing
         nothing, if the lease was lost (another notifier owns it now)."""
         raise NotImplementedError
+
+    # -- samples for metrics ------------------------------------------------
+
+    @abc.abstractmethod
+    def sample_queues(self, limit: int,
+                      now: float | None = None) -> list[QueueSample]:
+        """The ``limit`` deepest queues of all projects (unexpired
+        messages), deepest first, ties by project then queue; empty queues
+        are left out. Read-only. It reads every message: for metrics
+        sampled every few seconds, never per request."""
+
+    @abc.abstractmethod
+    def sample_backlogs(self, limit: int,
+                        now: float | None = None) -> list[BacklogSample]:
+        """The ``limit`` unexpired subscriptions with the most unexpired
+        messages after their cursor, most first, ties by subscription id;
+        subscriptions with nothing pending are left out. Read-only; like
+        :meth:`sample_queues`, for sampled metrics."""
 
     # -- claims ------------------------------------------------------------
 

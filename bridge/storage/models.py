@@ -143,3 +143,26 @@ class DeliveryOutcome:
     error_at: float | None = None
     confirmation_sent: bool | None = None
     """Set when a confirmation request was just sent (None: unchanged)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueSample:
+    """One queue's depth, for metrics (:meth:`Storage.sample_queues`)."""
+
+    project: str
+    queue: str
+    depth: int
+    """Unexpired messages (claimed and delayed ones included)."""
+    oldest_age: float
+    """Seconds since the oldest of them was stored."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BacklogSample:
+    """One subscription's backlog (:meth:`Storage.sample_backlogs`)."""
+
+    subscription_id: str
+    project: str
+    queue: str
+    backlog: int
+    """Unexpired messages after the subscription's cursor."""
