@@ -12,7 +12,6 @@ each serving with ``[api] threads`` threads and its own storage connections.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Any, Sequence
 
@@ -24,7 +23,8 @@ from bridge import conf as bridge_conf
 from bridge import storage
 from bridge.api import app
 from bridge.api import wsgi
-from bridge.storage import errors as storage_errors
+from bridge.cmd import common
+from bridge.cmd.common import redact_url  # noqa: F401 - re-exported
 
 LOG = log.getLogger(__name__)
 
@@ -35,11 +35,6 @@ CLI_OPTS = [
     cfg.PortOpt('bind-port',
                 help='Port to listen on (overrides [api] bind_port).'),
 ]
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, for messages."""
-    return re.sub(r'(//[^/:@]*:)[^/@]*@', r'\1***@', url)
 
 
 def prepare_storage(conf: cfg.ConfigOpts) -> str:
@@ -98,20 +93,19 @@ def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, Any]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else list(argv)
+def serve(args: list[str]) -> int:
     conf = wsgi.load_conf(args, cli_opts=CLI_OPTS)
-    try:
-        url = prepare_storage(conf)
-    except storage_errors.Unavailable as exc:
-        print('bridge-api: storage unavailable: %s' % exc, file=sys.stderr)
-        return 1
+    url = prepare_storage(conf)
     options = gunicorn_options(conf)
     LOG.info('bridge-api serving on http://%s (auth_strategy=%s, '
              'storage=%s, %d workers x %d threads)', options['bind'],
              conf.auth_strategy, url, options['workers'], options['threads'])
     Server(conf, options).run()
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return common.run('bridge-api', serve, argv)
 
 
 if __name__ == '__main__':
