@@ -64,6 +64,16 @@ def set_defaults() -> None:
                      backends=[storage_check.NAME])
 
 
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """oslo.middleware's options the pipeline reads (``[cors]``,
+    ``[oslo_middleware]``, ``[healthcheck]``), so they can be set before
+    the pipeline is built. Idempotent."""
+    conf.register_opts(cors.CORS_OPTS, group='cors')
+    conf.register_opts(http_proxy_to_wsgi.OPTS, group='oslo_middleware')
+    conf.register_opts(healthcheck_opts.HEALTHCHECK_OPTS,
+                       group='healthcheck')
+
+
 class _Mount:
     """Serves one exact path with ``mounted``, everything else with
     ``app``."""
@@ -99,6 +109,7 @@ def build(app: falcon.App, conf: cfg.ConfigOpts,
           storage: Storage) -> auth.WSGIApp:
     """The pipeline above around ``app`` (which gains ``/metrics``)."""
     set_defaults()
+    register_opts(conf)
     app.add_route(metrics_resource.PATH,
                   metrics_resource.Metrics(conf, storage))
     wsgi: auth.WSGIApp = auth.install(app, conf)

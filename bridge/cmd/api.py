@@ -25,6 +25,7 @@ from bridge.api import app
 from bridge.api import wsgi
 from bridge.cmd import common
 from bridge.cmd.common import redact_url  # noqa: F401 - re-exported
+from bridge.metrics import multiproc
 
 LOG = log.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, Any]:
 def serve(args: list[str]) -> int:
     conf = wsgi.load_conf(args, cli_opts=CLI_OPTS)
     url = prepare_storage(conf)
+    multiproc.prepare()  # before workers start: /metrics merges them all
     options = gunicorn_options(conf)
     LOG.info('bridge-api serving on http://%s (auth_strategy=%s, '
              'storage=%s, %d workers x %d threads)', options['bind'],

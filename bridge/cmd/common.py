@@ -26,7 +26,7 @@ from bridge.startup import StartupError
 #: Exit status of a command that could not start or run.
 FAILED = 1
 
-_DEPRECATED = r'.*(deprecat|will be removed)'
+_DEPRECATED = r'(?s).*(deprecat|will be removed)'
 
 
 def hide_third_party_warnings() -> None:

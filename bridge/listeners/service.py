@@ -24,7 +24,11 @@ from oslo_log import log
 
 from bridge import storage as bridge_storage
 from bridge import translation
+from bridge.listeners import broker
 from bridge.listeners import endpoint as bridge_endpoint
+from bridge.metrics import multiproc
+from bridge.metrics import server as metrics_server
+from bridge.startup import StartupError
 
 LOG = log.getLogger(__name__)
 
@@ -169,8 +173,45 @@ def run_process(conf: cfg.ConfigOpts) -> None:
     service.stop()
 
 
+def preflight(conf: cfg.ConfigOpts) -> None:
+    """What must hold before any listener process starts: the rules load,
+    the storage answers (its schema is created), every bus answers. Each
+    failure is a StartupError or storage Unavailable, which the command
+    reports in a line or two."""
+    try:
+        load_rules(conf)
+    except (translation.RulesError, OSError) as exc:
+        raise StartupError('cannot load the translation rules: %s' % exc,
+                           'check [listener] rules_file.')
+    store = bridge_storage.from_conf(conf)
+    try:
+        store.ensure_schema()
+    finally:
+        store.close()
+    broker.check(conf)
+
+
+def start_metrics(conf: cfg.ConfigOpts) -> Any:
+    """Serve the metrics of every listener process on [listener]
+    metrics_port (None when 0). Before the workers fork."""
+    if not conf.listener.metrics_port:
+        return None
+    multiproc.prepare()
+    return metrics_server.serve(conf.metrics.host, conf.listener.metrics_port)
+
+
 def run(conf: cfg.ConfigOpts) -> None:
     """Run ``[listener] workers`` listener processes (this one when 1)."""
+    preflight(conf)
+    server = start_metrics(conf)
+    try:
+        _run_workers(conf)
+    finally:
+        if server is not None:
+            server.shutdown()
+
+
+def _run_workers(conf: cfg.ConfigOpts) -> None:
     workers = conf.listener.workers
     if workers == 1:
         run_process(conf)
@@ -193,3 +234,6 @@ def run(conf: cfg.ConfigOpts) -> None:
     signal.signal(signal.SIGHUP, forward)
     for child in children:
         child.join()
+        if child.exitcode:
+            LOG.error('Listener process %s ended with status %s',
+                      child.pid, child.exitcode)
