@@ -24,6 +24,7 @@ from bridge import conf as bridge_conf
 from bridge.api import app as api_app
 from bridge.api import pipeline
 from bridge.storage.base import Storage
+from tests.prometheus import metric
 
 HEADERS = {'Client-ID': str(uuid.uuid4()), 'X-Project-Id': 'project-a'}
 REQUEST_ID = re.compile(r'^req-[0-9a-f-]{36}$')
@@ -279,18 +280,6 @@ def test_healthcheck_is_public_and_follows_the_storage(
                       group='storage')
     sick = requests.get(serve().url + '/healthcheck', timeout=30)
     assert (sick.status_code, sick.text) == (503, 'storage unavailable')
-
-
-def metric(text: str, name: str, **labels: str) -> float | None:
-    """The value of one sample of the Prometheus text ``text``."""
-    for line in text.splitlines():
-        if not line.startswith(name + '{') and not line.startswith(name + ' '):
-            continue
-        head, value = line.rsplit(' ', 1)
-        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', head))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(value)
-    return None
 
 
 def test_metrics_are_open_in_noauth_and_count_requests_by_route(
