@@ -8,6 +8,8 @@ authentication) and is what servers run.
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 from oslo_config import cfg
 
@@ -58,7 +60,8 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     must have bridge's options registered (:func:`bridge.conf.register_opts`)."""
     limits = validation.Limits.from_conf(conf)
     gate = hooks.Gate(auth.identifier(conf), policy.Authorizer(conf))
-    app = falcon.App(middleware=[gate, accesslog.RouteFacts()])
+    middleware: list[Any] = [gate, accesslog.RouteFacts()]
+    app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False  # "?limit=" = no limit
     errors.install(app)

@@ -45,15 +45,18 @@ def prepare(directory: str | None = None) -> str:
                 os.unlink(os.path.join(path, name))
     else:
         path = tempfile.mkdtemp(prefix='bridge-metrics-')
-        owner = os.getpid()
-        # Forked workers inherit atexit handlers: only the creator removes.
-        atexit.register(lambda: os.getpid() == owner
-                        and shutil.rmtree(path, ignore_errors=True))
+        atexit.register(_remove, path, os.getpid())
     os.environ[ENV] = path
     # prometheus-client picks its value class when first imported; metrics
     # created from now on must write to the directory.
     values.ValueClass = values.get_value_class()
     return path
+
+
+def _remove(path: str, owner: int) -> None:
+    # Forked workers inherit atexit handlers: only the creator removes.
+    if os.getpid() == owner:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

@@ -98,3 +98,23 @@ def test_unreachable_storage_shows_as_sample_down(
     text = collect(collector)
     assert metric(text, 'bridge_storage_sample_up') == 0
     assert 'bridge_queue_depth' not in text
+
+
+def test_sample_grafana_dashboard_uses_only_metrics_bridge_exports(
+        conf: cfg.ConfigOpts, storage: Storage) -> None:
+    import json
+    import pathlib
+    import re
+    dashboard = pathlib.Path(__file__).resolve().parents[2] / 'etc' / \
+        'bridge' / 'grafana-dashboard.json'
+    panels = json.loads(dashboard.read_text())['panels']
+    used = {name for panel in panels for target in panel['targets']
+            for name in re.findall(r'\bbridge_\w+', target['expr'])}
+    client = testing.TestClient(api_app.create_app(conf, storage))
+    client.app.add_route(metrics.PATH, metrics.Metrics(conf, storage))
+    text = client.simulate_get('/metrics').text
+    exported = set(re.findall(r'^# TYPE (bridge_\w+) ', text, re.M))
+    exported.add('bridge_subscription_backlog')  # bridge-notifier's
+    series = {name + suffix for name in exported
+              for suffix in ('', '_total', '_bucket', '_count', '_sum')}
+    assert used and used <= series, used - series

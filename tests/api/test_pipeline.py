@@ -153,6 +153,19 @@ def test_access_log_line_names_request_project_route_path_status_bytes(
     assert re.search(r'\[[^]]*%s' % request_id, line)
 
 
+def test_a_valid_inbound_request_id_becomes_the_global_request_id(
+        serve: Any, access_log: Captured) -> None:
+    api = serve()
+    inbound = 'req-%s' % uuid.uuid4()
+    answer = requests.get(api.url + '/v2/queues', timeout=10,
+                          headers=dict(HEADERS, **{
+                              'X-Openstack-Request-Id': inbound}))
+    own = answer.headers['X-Openstack-Request-Id']
+    assert own != inbound and REQUEST_ID.match(own)
+    line = access_line(access_log, own)
+    assert '[%s %s ' % (inbound, own) in line
+
+
 def test_access_log_shows_no_project_before_one_is_established(
         serve: Any, access_log: Captured) -> None:
     api = serve()

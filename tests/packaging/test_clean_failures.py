@@ -125,3 +125,20 @@ def test_help_shows_no_deprecation_warnings(
     assert done.stdout.startswith('usage: ')
     assert 'Warning' not in done.stderr and 'deprecat' not in \
         done.stderr.lower(), done.stderr
+
+
+def test_notifier_with_busy_metrics_port_is_two_lines(
+        tmp_path: pathlib.Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(('127.0.0.1', 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        conf = tmp_path / 'bridge.conf'
+        conf.write_text('[storage]\nurl = sqlite:///%s\n[notifier]\n'
+                        'metrics_port = %d\n' % (tmp_path / 'b.sqlite', port))
+        done = run('bridge-notifier', '--config-file', str(conf),
+                   cwd=tmp_path)
+    problem, hint = failure_lines(done, 'bridge-notifier')
+    assert problem.endswith('metrics port 127.0.0.1:%d is already in use'
+                            % port)
+    assert 'metrics_port' in hint

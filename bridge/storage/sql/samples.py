@@ -12,8 +12,8 @@ from bridge.storage.sql.schema import messages, queues, subscriptions
 
 _Conn = executor.Session
 
-_now = sa.bindparam('p_now')
-_limit = sa.bindparam('p_limit')
+_now: sa.BindParameter[float] = sa.bindparam('p_now')
+_limit: sa.BindParameter[int] = sa.bindparam('p_limit')
 
 _depth = sa.func.count().label('depth')
 _QUEUES = (sa.select(queues.c.project, queues.c.name, _depth,
