@@ -66,25 +66,28 @@ def fail(prog: str, problem: str, hint: str = '', *,
 
 
 def explain(exc: BaseException) -> StartupError | None:
-    """The :class:`~bridge.startup.StartupError` an exception stands for, or None (a bug)."""
+    """The :class:`~bridge.startup.StartupError` an exception stands for;
+    None for anything else (a bug: its traceback is shown)."""
     from oslo_config import cfg
 
     from bridge.storage import errors as storage_errors
     if isinstance(exc, StartupError):
         return exc
     if isinstance(exc, cfg.ConfigFilesNotFoundError):
-        return StartupError('configuration file not found or not readable: %s'
-                       % ', '.join(exc.config_files),
-                       'check the --config-file path and its permissions.')
+        return StartupError(
+            'configuration file not found or not readable: %s'
+            % ', '.join(exc.config_files),
+            'check the --config-file path and its permissions.')
     if isinstance(exc, (cfg.ConfigFileParseError, cfg.ConfigFileValueError,
                         cfg.RequiredOptError)):
-        return StartupError('invalid configuration: %s' % exc,
-                       'check the option named above in the configuration '
-                       'file.')
+        return StartupError(
+            'invalid configuration: %s' % exc,
+            'check the option named above in the configuration file.')
     if isinstance(exc, storage_errors.Unavailable):
-        return StartupError('storage unavailable: %s' % exc,
-                       'check [storage] url and that the database server '
-                       'runs and accepts connections from this host.')
+        return StartupError(
+            'storage unavailable: %s' % exc,
+            'check [storage] url and that the database server runs and '
+            'accepts connections from this host.')
     return None
 
 
