@@ -13,6 +13,8 @@ so Client-ID is not required.
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 import prometheus_client
 from oslo_config import cfg
@@ -29,11 +31,22 @@ PATH = '/metrics'
 RULE = 'metrics:get'
 
 
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def record_request(route: str, method: str, status: int,
                    seconds: float) -> None:
-    """Count one answered request (the access log calls it)."""
-    families.API_REQUESTS.labels(route, method, str(status)).inc()
-    families.API_LATENCY.labels(route, method).observe(seconds)
+    """Count one answered request (the access log calls it). The labelled
+    series are kept (their number is bounded by the routes), sparing
+    prometheus-client's label lookup on every request."""
+    key = (route, method, status)
+    series = _series.get(key)
+    if series is None:
+        series = _series[key] = (
+            families.API_REQUESTS.labels(route, method, str(status)),
+            families.API_LATENCY.labels(route, method))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 class Metrics:

@@ -6,12 +6,12 @@
    request id.
 2. ``HTTPProxyToWSGI`` (oslo.middleware): with ``[oslo_middleware]
    enable_proxy_headers_parsing``, the scheme, host and path prefix come
-   from the TLS proxy's ``Forwarded`` / ``X-Forwarded-*`` headers. Only
-   turn it on behind a proxy that sets them.
+   from the TLS proxy's ``Forwarded`` / ``X-Forwarded-*`` headers (left
+   out otherwise). Only turn it on behind a proxy that sets them.
 3. :class:`~bridge.api.accesslog.AccessLog`: the request's log context,
    one access-log line and the API metrics.
-4. ``CORS`` (oslo.middleware), configured by ``[cors]``; inactive while
-   ``allowed_origin`` is unset. Outside authentication, so preflight
+4. ``CORS`` (oslo.middleware), configured by ``[cors]``; left out while
+   no origin is allowed. Outside authentication, so preflight
    requests need no token.
 5. ``/healthcheck``: oslo.middleware's healthcheck, configured by
    ``[healthcheck]``; public, for load balancers. Its ``bridge_storage``
@@ -107,7 +107,13 @@ class Pipeline:
 
 def build(app: falcon.App, conf: cfg.ConfigOpts,
           storage: Storage) -> auth.WSGIApp:
-    """The pipeline above around ``app`` (which gains ``/metrics``)."""
+    """The pipeline above around ``app`` (which gains ``/metrics``).
+
+    oslo.middleware's CORS and proxy middleware cost a webob request and
+    response per request (several times what serving a message costs), so
+    each is put in only when configured: CORS when an origin is allowed,
+    the proxy headers when ``enable_proxy_headers_parsing`` is on. Like
+    every option, changing them takes a restart."""
     set_defaults()
     register_opts(conf)
     app.add_route(metrics_resource.PATH,
@@ -115,7 +121,10 @@ def build(app: falcon.App, conf: cfg.ConfigOpts,
     wsgi: auth.WSGIApp = auth.install(app, conf)
     wsgi = _Mount(HEALTHCHECK_PATH, healthcheck.Healthcheck(wsgi, conf),
                   wsgi)
-    wsgi = cors.CORS(wsgi, conf)
+    sharing = cors.CORS(wsgi, conf)
+    if sharing.allowed_origins:
+        wsgi = sharing
     wsgi = accesslog.AccessLog(wsgi, metrics_resource.record_request)
-    wsgi = http_proxy_to_wsgi.HTTPProxyToWSGI(wsgi, conf)
+    if conf.oslo_middleware.enable_proxy_headers_parsing:
+        wsgi = http_proxy_to_wsgi.HTTPProxyToWSGI(wsgi, conf)
     return Pipeline(request_id.RequestId(wsgi, conf))
