@@ -24,7 +24,7 @@ from bridge import storage
 from bridge.api import app
 from bridge.api import wsgi
 from bridge.cmd import common
-from bridge.cmd.common import redact_url  # noqa: F401 - re-exported
+from bridge.startup import redact_url  # noqa: F401 - re-exported
 from bridge.metrics import multiproc
 
 LOG = log.getLogger(__name__)

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import traceback
 import warnings
@@ -40,11 +39,6 @@ def hide_third_party_warnings() -> None:
     # cryptography's CryptographyDeprecationWarning is a UserWarning.
     # (``message`` is matched case-insensitively.)
     warnings.filterwarnings('ignore', message=_DEPRECATED, module=not_bridge)
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, for messages."""
-    return re.sub(r'(//[^/:@]*:)[^/@]*@', r'\1***@', url)
 
 
 def debug_requested(argv: Sequence[str]) -> bool:

@@ -12,10 +12,12 @@ from oslo_log import log
 
 from bridge import conf as bridge_conf
 from bridge import storage as bridge_storage
+from bridge import startup
 from bridge.cmd import common
 from bridge.metrics import sampler
 from bridge.metrics import server as metrics_server
 from bridge.notifier import service
+from bridge.storage import errors as storage_errors
 
 LOG = log.getLogger(__name__)
 
@@ -38,9 +40,13 @@ def deliver(args: list[str]) -> int:
     bridge_conf.register_opts(conf)
     conf(args, project='bridge', prog='bridge-notifier')
     log.setup(conf, 'bridge')
-    storage = bridge_storage.from_conf(conf)
+    url = bridge_conf.storage_url(conf)
+    storage = bridge_storage.from_url(url, conf)
     try:
-        storage.ensure_schema()
+        try:
+            storage.ensure_schema()
+        except storage_errors.Unavailable as exc:
+            raise startup.storage_unavailable(url, exc)
         server = start_metrics(conf, storage)
         notifier = service.NotifierService(conf, storage)
 

@@ -12,21 +12,20 @@ Once running, the listener rides out broker restarts as before.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import kombu
 import oslo_messaging
 from oslo_config import cfg
 
-from bridge.startup import StartupError
+from bridge.startup import StartupError, redact_url
 
 RABBIT = ('rabbit',)
 DEFAULT_HOST = ('localhost', 5672, 'guest', 'guest')
 
 
 def _shown(url: str | None) -> str:
-    return re.sub(r'(//[^/:@]*:)[^/@]*@', r'\1***@', url or '(default)')
+    return redact_url(url) if url else '(default)'
 
 
 def _ssl(conf: cfg.ConfigOpts) -> bool:

@@ -22,13 +22,16 @@ import oslo_messaging
 from oslo_config import cfg
 from oslo_log import log
 
+from bridge import conf as bridge_conf
 from bridge import storage as bridge_storage
 from bridge import translation
 from bridge.listeners import broker
 from bridge.listeners import endpoint as bridge_endpoint
 from bridge.metrics import multiproc
 from bridge.metrics import server as metrics_server
+from bridge import startup
 from bridge.startup import StartupError
+from bridge.storage import errors as storage_errors
 
 LOG = log.getLogger(__name__)
 
@@ -183,9 +186,12 @@ def preflight(conf: cfg.ConfigOpts) -> None:
     except (translation.RulesError, OSError) as exc:
         raise StartupError('cannot load the translation rules: %s' % exc,
                            'check [listener] rules_file.')
-    store = bridge_storage.from_conf(conf)
+    url = bridge_conf.storage_url(conf)
+    store = bridge_storage.from_url(url, conf)
     try:
         store.ensure_schema()
+    except storage_errors.Unavailable as exc:
+        raise startup.storage_unavailable(url, exc)
     finally:
         store.close()
     broker.check(conf)

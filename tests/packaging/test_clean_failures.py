@@ -76,6 +76,8 @@ def test_unreachable_storage_is_two_lines_and_status_1(
         return
     problem, hint = failure_lines(done, command)
     assert 'storage unavailable' in problem
+    if command != 'bridge-api':
+        assert 'postgresql://u:***@127.0.0.1:' in problem
     assert '[storage] url' in hint
     assert 's3cret' not in done.stderr + done.stdout
 
