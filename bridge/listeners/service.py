@@ -211,19 +211,27 @@ def run(conf: cfg.ConfigOpts) -> None:
     preflight(conf)
     server = start_metrics(conf)
     try:
-        _run_workers(conf)
+        _run_workers(conf, server)
     finally:
         if server is not None:
             server.shutdown()
 
 
-def _run_workers(conf: cfg.ConfigOpts) -> None:
+def _worker(conf: cfg.ConfigOpts, metrics: Any) -> None:
+    """A forked listener process: the metrics socket stays the parent's
+    (a worker outliving it must not keep the port)."""
+    if metrics is not None:
+        metrics.socket.close()
+    run_process(conf)
+
+
+def _run_workers(conf: cfg.ConfigOpts, metrics: Any) -> None:
     workers = conf.listener.workers
     if workers == 1:
         run_process(conf)
         return
     ctx = multiprocessing.get_context('fork')
-    children = [ctx.Process(target=run_process, args=(conf,),
+    children = [ctx.Process(target=_worker, args=(conf, metrics),
                             name='bridge-listener-%d' % i)
                 for i in range(workers)]
     for child in children:
