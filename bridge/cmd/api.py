@@ -24,8 +24,8 @@ from bridge import storage
 from bridge.api import app
 from bridge.api import wsgi
 from bridge.cmd import common
-from bridge.startup import redact_url  # noqa: F401 - re-exported
 from bridge.metrics import multiproc
+from bridge.startup import redact_url  # noqa: F401 - re-exported
 
 LOG = log.getLogger(__name__)
 
