@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import signal
 import threading
 import time
@@ -140,40 +141,71 @@ class ListenerService:
         return True
 
 
+class _Signals:
+    """What signals asked for, and a pipe that wakes the main loop.
+
+    The handlers only assign flags and write a byte: they take no lock
+    (no ``Event.set``, no logging), so a second signal arriving while the
+    first is handled, as when systemd signals the whole process group and
+    the parent forwards the same signal, cannot deadlock the process."""
+
+    def __init__(self) -> None:
+        self.stop = 0
+        self.reload = False
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def on_stop(self, signum: int, frame: Any) -> None:
+        self.stop = self.stop or signum
+        self._poke()
+
+    def on_hangup(self, signum: int, frame: Any) -> None:
+        self.reload = True
+        self._poke()
+
+    def _poke(self) -> None:
+        try:
+            os.write(self._write, b'.')
+        except BlockingIOError:
+            pass  # the loop has wake-ups pending already
+
+    def wait(self, seconds: float) -> None:
+        select.select([self._read], [], [], seconds)
+        try:
+            while os.read(self._read, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
 def run_process(conf: cfg.ConfigOpts) -> None:
     """Run one listener process until SIGTERM or SIGINT; SIGHUP reloads
     the rules file."""
     service = ListenerService(conf)
-    stop = threading.Event()
-    reload = threading.Event()
-    wake = threading.Event()
-
-    def on_stop(signum: int, frame: Any) -> None:
-        LOG.info('Signal %d received; stopping', signum)
-        stop.set()
-        wake.set()
-
-    def on_hangup(signum: int, frame: Any) -> None:
-        reload.set()
-        wake.set()
-
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGINT, on_stop)
-    signal.signal(signal.SIGHUP, on_hangup)
+    signals = _Signals()
+    signal.signal(signal.SIGTERM, signals.on_stop)
+    signal.signal(signal.SIGINT, signals.on_stop)
+    signal.signal(signal.SIGHUP, signals.on_hangup)
     service.start()
     next_stats = time.monotonic() + STATS_INTERVAL
-    while not stop.is_set():
-        wake.wait(max(0.0, next_stats - time.monotonic()))
-        wake.clear()
-        if reload.is_set() and not stop.is_set():
-            reload.clear()
+    while not signals.stop:
+        signals.wait(max(0.0, next_stats - time.monotonic()))
+        if signals.reload and not signals.stop:
+            signals.reload = False
             LOG.info('SIGHUP received; reloading the translation rules')
             service.reload_rules()
         if time.monotonic() >= next_stats:
             LOG.info('Listener counters: %s',
                      service.endpoint.counters.snapshot())
             next_stats = time.monotonic() + STATS_INTERVAL
+    LOG.info('Signal %d received; stopping', signals.stop)
     service.stop()
+    signals.close()
 
 
 def preflight(conf: cfg.ConfigOpts) -> None:
