@@ -244,6 +244,14 @@ listener_opts = [
     cfg.FloatOpt('requeue_delay', default=2.0, min=0,
                  help='Seconds to pause before handing a batch back to the '
                       'bus when storage is unavailable (no hot loop).'),
+    cfg.PortOpt('metrics_port', default=0,
+                help='Port of the Prometheus /metrics endpoint of '
+                     'bridge-listener (all its worker processes), on '
+                     '[metrics] host. 0 turns it off.'),
+    cfg.FloatOpt('broker_check_timeout', default=5.0, min=0.1,
+                 help='Seconds bridge-listener waits for RabbitMQ at start '
+                      'before it gives up with a message naming the '
+                      'unreachable broker.'),
 ]
 
 
@@ -308,6 +316,30 @@ notifier_opts = [
                     'https://bridge.example.net:8888 (for confirmation '
                     'links); unset: the links are paths only '
                     '(/v2/queues/...).'),
+    cfg.PortOpt('metrics_port', default=0,
+                help='Port of the Prometheus /metrics endpoint of '
+                     'bridge-notifier, on [metrics] host. 0 turns it off.'),
+]
+
+metrics_group = cfg.OptGroup(
+    'metrics', title='Prometheus metrics',
+    help='bridge-api serves GET /metrics on its own port (policy '
+         '"metrics:get"); bridge-listener and bridge-notifier serve theirs '
+         'on [listener] metrics_port and [notifier] metrics_port.')
+metrics_opts = [
+    cfg.HostAddressOpt('host', default='127.0.0.1',
+                       help='Address the metrics endpoints of '
+                            'bridge-listener and bridge-notifier listen on.'),
+    cfg.FloatOpt('sample_interval', default=15.0, min=0,
+                 help='Seconds a storage sample (queue depths, oldest '
+                      'message ages, subscription backlogs) is reused '
+                      'before storage is read again; each sample reads '
+                      'every stored message.'),
+    cfg.IntOpt('sample_limit', default=20, min=1,
+               help='Queues (the deepest) and subscriptions (the largest '
+                    'backlogs) that storage samples report, which bounds '
+                    'the number of series whatever the number of '
+                    'tenants.'),
 ]
 
 smtp_group = cfg.OptGroup('smtp', title='Email delivery (mailto: subscribers)')
@@ -397,6 +429,7 @@ def list_opts():
         (listener_group, listener_opts),
         (translation_group, translation_opts),
         (notifier_group, notifier_opts),
+        (metrics_group, metrics_opts),
         (smtp_group, smtp_opts),
         (signed_url_group, signed_url_opts),
         (quotas_group, quotas_opts),

@@ -1,16 +1,20 @@
 """The REST API application: the one route table (:func:`routes`).
 
 :func:`create_app` builds the falcon application for a configuration and a
-storage; :func:`make_wsgi_app` adds the authentication pipeline chosen by
-``[DEFAULT] auth_strategy`` and is what servers run.
+storage; :func:`make_wsgi_app` wraps it in the WSGI pipeline
+(:mod:`bridge.api.pipeline`: request ids, access log, CORS, healthcheck,
+authentication) and is what servers run.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import falcon
 from oslo_config import cfg
 
 from bridge import quotas as bridge_quotas
+from bridge.api import accesslog
 from bridge.api import auth
 from bridge.api import claims
 from bridge.api import errors
@@ -18,6 +22,7 @@ from bridge.api import home
 from bridge.api import hooks
 from bridge.api import kinds
 from bridge.api import messages
+from bridge.api import pipeline
 from bridge.api import policy
 from bridge.api import queues
 from bridge.api import share
@@ -75,7 +80,8 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     limits = validation.Limits.from_conf(conf)
     key = conf.signed_url.secret_key
     gate = hooks.Gate(auth.identifier(conf), policy.Authorizer(conf), key)
-    app = falcon.App(middleware=[gate])
+    middleware: list[Any] = [gate, accesslog.RouteFacts()]
+    app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False  # "?limit=" = no limit
     errors.install(app)
@@ -89,5 +95,6 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
 
 
 def make_wsgi_app(conf: cfg.ConfigOpts, storage: Storage) -> auth.WSGIApp:
-    """The application wrapped in the ``auth_strategy`` pipeline."""
-    return auth.install(create_app(conf, storage), conf)
+    """The application in its WSGI pipeline (:mod:`bridge.api.pipeline`):
+    what every server runs."""
+    return pipeline.build(create_app(conf, storage), conf, storage)

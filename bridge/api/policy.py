@@ -92,6 +92,9 @@ RULES: list[policy.RuleDefault] = [
     _rule('ping:head', 'Check that the API answers.', 'HEAD', '/v2/ping'),
     _rule('health:get', 'Show the service health (administrators).', 'GET',
           '/v2/health', check_str='rule:' + ADMIN),
+    _rule('metrics:get', 'Read the Prometheus metrics (keystone mode; in '
+          'noauth mode /metrics is open).', 'GET', '/metrics',
+          check_str='rule:' + ADMIN),
 ]
 
 

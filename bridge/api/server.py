@@ -125,6 +125,9 @@ def build(conf: cfg.ConfigOpts, args: Sequence[str]) -> Any:
         loop=Loops.auto,  # uvloop (a requirement) when it imports
         backpressure=conf.api.max_requests_per_worker,
         workers_kill_timeout=conf.api.graceful_timeout,
+        # A worker that dies (OOM killer, a crash) is replaced, as an
+        # operator expects of a pre-fork server; the others keep serving.
+        respawn_failed_workers=True,
         log_level=(LogLevels.debug if getattr(conf, 'debug', False)
                    else LogLevels.warning),
         log_dictconfig=_GRANIAN_LOGGING,

@@ -16,7 +16,6 @@ SIGTERM ends it, after in-flight requests are answered, with status 0.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Sequence
 
@@ -27,16 +26,14 @@ from bridge import conf as bridge_conf
 from bridge import storage
 from bridge.api import server
 from bridge.api import wsgi
-from bridge.storage import errors as storage_errors
+from bridge.cmd import common
+from bridge.metrics import multiproc
+from bridge.startup import StartupError
+from bridge.startup import redact_url  # noqa: F401 - re-exported
 
 LOG = log.getLogger(__name__)
 
 CLI_OPTS = server.CLI_OPTS
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, for messages."""
-    return re.sub(r'(//[^/:@]*:)[^/@]*@', r'\1***@', url)
 
 
 def prepare_storage(conf: cfg.ConfigOpts) -> str:
@@ -58,15 +55,14 @@ def _fail(message: str) -> int:
     return 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else list(argv)
+def serve(args: list[str]) -> int:
     conf = wsgi.load_conf(args, cli_opts=CLI_OPTS)
     try:
         url = prepare_storage(conf)
-    except storage_errors.Unavailable as exc:
-        return _fail('storage unavailable: %s' % exc)
     except ValueError as exc:  # [storage] url or [encryption] keys
-        return _fail(str(exc))
+        raise StartupError(str(exc), 'check [storage] url and [encryption] '
+                           'in the configuration file.') from exc
+    multiproc.prepare()  # before workers start: /metrics merges them all
 
     def listening(address: str) -> None:
         LOG.info('bridge-api serving on http://%s (auth_strategy=%s, '
@@ -91,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # granian exits non-zero when a worker died.
         return exc.code if isinstance(exc.code, int) else 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return common.run('bridge-api', serve, argv)
 
 
 if __name__ == '__main__':

@@ -37,6 +37,7 @@ from bridge import storage as bridge_storage
 from bridge import translation
 from bridge.api import wsgi
 from bridge.cmd import api as api_cmd
+from bridge.cmd import common
 from bridge.manage import deadletters
 from bridge.manage import rulescheck
 from bridge.manage import quotas as manage_quotas
@@ -295,8 +296,7 @@ COMMAND = cfg.SubCommandOpt('command', title='Commands',
                             handler=_add_commands)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else list(argv)
+def manage(args: list[str]) -> int:
     conf = wsgi.load_conf(args, cli_opts=[COMMAND])
     if not conf.log_file and not conf.use_journal:
         # Logs go to stderr, so stdout carries only the command's output
@@ -305,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.setup(conf, 'bridge')
     handler: Callable[[cfg.ConfigOpts], int] = conf.command.handler
     return handler(conf)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return common.run('bridge-manage', manage, argv)
 
 
 if __name__ == '__main__':

@@ -73,9 +73,9 @@ import abc
 from typing import Any, Callable, Sequence
 
 from bridge.storage.codec import BodyCodec
-from bridge.storage.models import (Claim, DeliveryOutcome, Message,
-                                  MessagePage, NewMessage, Ownership, Post,
-                                  QueueStats, Subscription)
+from bridge.storage.models import (BacklogSample, Claim, DeliveryOutcome,
+                                  Message, MessagePage, NewMessage, Ownership,
+                                  Post, QueueSample, QueueStats, Subscription)
 
 
 class Storage(abc.ABC):
@@ -344,6 +344,24 @@ class Storage(abc.ABC):
         resource_id) pairs), by key; unknown or expired keys are left out.
         One round trip for the whole batch."""
         raise NotImplementedError
+
+    # -- samples for metrics ------------------------------------------------
+
+    @abc.abstractmethod
+    def sample_queues(self, limit: int,
+                      now: float | None = None) -> list[QueueSample]:
+        """The ``limit`` deepest queues of all projects (unexpired
+        messages), deepest first, ties by project then queue; empty queues
+        are left out. Read-only. It reads every message: for metrics
+        sampled every few seconds, never per request."""
+
+    @abc.abstractmethod
+    def sample_backlogs(self, limit: int,
+                        now: float | None = None) -> list[BacklogSample]:
+        """The ``limit`` unexpired subscriptions with the most unexpired
+        messages after their cursor, most first, ties by subscription id;
+        subscriptions with nothing pending are left out. Read-only; like
+        :meth:`sample_queues`, for sampled metrics."""
 
     # -- claims ------------------------------------------------------------
 

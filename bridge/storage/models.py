@@ -206,3 +206,24 @@ def merge_ownership(entries: Sequence[Ownership]
             entry = dataclasses.replace(entry, expires=known.expires)
         merged[entry.key] = entry
     return merged
+@dataclasses.dataclass(frozen=True)
+class QueueSample:
+    """One queue's depth, for metrics (:meth:`Storage.sample_queues`)."""
+
+    project: str
+    queue: str
+    depth: int
+    """Unexpired messages (claimed and delayed ones included)."""
+    oldest_age: float
+    """Seconds since the oldest of them was stored."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BacklogSample:
+    """One subscription's backlog (:meth:`Storage.sample_backlogs`)."""
+
+    subscription_id: str
+    project: str
+    queue: str
+    backlog: int
+    """Unexpired messages after the subscription's cursor."""

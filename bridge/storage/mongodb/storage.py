@@ -28,12 +28,13 @@ import time
 from typing import Any, Callable, Sequence
 
 from bridge.storage import base
-from bridge.storage import errors
+from bridge.storage import errors, models
 from bridge.storage.models import (Claim, DeliveryOutcome, Message,
                                    MessagePage, NewMessage, Ownership,
                                    QueueStats, Subscription)
 from bridge.storage.mongodb import connection
 from bridge.storage.mongodb import documents as docs
+from bridge.storage.mongodb import samples as mongo_samples
 from bridge.storage.mongodb.claims import Claims
 from bridge.storage.mongodb.connection import unavailable_on_failure
 from bridge.storage.mongodb.dedup import DedupKeys
@@ -320,6 +321,19 @@ class MongoStorage(base.Storage):
         return self._owners.lookup(keys, time.time() if now is None else now)
 
     # -- claims --------------------------------------------------------------
+
+    @unavailable_on_failure
+    def sample_queues(self, limit: int, now: float | None = None
+                      ) -> list[models.QueueSample]:
+        at = time.time() if now is None else now
+        return mongo_samples.sample_queues(self._cols.messages, limit, at)
+
+    @unavailable_on_failure
+    def sample_backlogs(self, limit: int, now: float | None = None
+                        ) -> list[models.BacklogSample]:
+        at = time.time() if now is None else now
+        return mongo_samples.sample_backlogs(
+            self._db['subscriptions'], self._cols.messages, limit, at)
 
     @unavailable_on_failure
     def create_claim(self, project: str, queue: str, *, ttl: int,

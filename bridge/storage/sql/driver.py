@@ -24,6 +24,7 @@ from bridge.storage.sql import guarded
 from bridge.storage.sql import ownership as sql_ownership
 from bridge.storage.sql import queues as sql_queues
 from bridge.storage.sql import quotas as sql_quotas
+from bridge.storage.sql import samples as sql_samples
 from bridge.storage.sql import subscriptions as sql_subscriptions
 from bridge.storage.sql import transactor
 from bridge.storage.sql.schema import metadata
@@ -319,6 +320,18 @@ class SqlStorage(base.Storage):
             lambda conn: sql_ownership.lookup(conn, keys, at))
 
     # -- claims ------------------------------------------------------------
+
+    def sample_queues(self, limit: int, now: float | None = None
+                      ) -> list[models.QueueSample]:
+        at = time.time() if now is None else now
+        return self._tx.autocommit(
+            lambda conn: sql_samples.sample_queues(conn, _limit(limit), at))
+
+    def sample_backlogs(self, limit: int, now: float | None = None
+                        ) -> list[models.BacklogSample]:
+        at = time.time() if now is None else now
+        return self._tx.autocommit(
+            lambda conn: sql_samples.sample_backlogs(conn, _limit(limit), at))
 
     def create_claim(self, project: str, queue: str, *, ttl: int,
                      grace: int, limit: int) -> models.Claim | None:
