@@ -1,6 +1,8 @@
 """The checks every request passes before its responder runs.
 
-In Zaqar's order: a urlencoded body is refused (400), the client must accept
+First of all, the path and the query string (both decoded) must hold no
+control character (400): NUL and newlines reach no storage and no log.
+Then, in Zaqar's order: a urlencoded body is refused (400), the client must accept
 JSON (406), ``Client-ID`` must be a UUID (400), the caller's identity must
 be known (noauth: ``X-Project-Id``, 400; keystone: the token, 401), the
 queue name must be valid (400), and the policy rule for the method must
@@ -60,6 +62,17 @@ class Gate:
         except signed_urls.Refused as exc:
             raise errors.NotFound(str(exc))
         return auth.Identity(project=validation.project_id(project), roles=[])
+
+    def process_request(self, req: falcon.Request,
+                        resp: falcon.Response) -> None:
+        validation.no_control_characters(req.path, 'the path')
+        for name, value in req.params.items():
+            validation.no_control_characters(
+                name, 'query parameter names')
+            values = value if isinstance(value, list) else (value,)
+            for item in values:
+                validation.no_control_characters(
+                    item, 'the query parameter "%s"' % name)
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, params: dict[str, Any]) -> None:

@@ -2,8 +2,9 @@
 ``stop_process`` and ``tools/quickstart.sh stop`` send it), and
 ``bridge-listener`` reloads its rules file on SIGHUP.
 
-(``bridge-api`` under gunicorn: tests/api/test_commands.py checks that
-SIGTERM ends it with exit status 0.)"""
+(``bridge-api``: tests/api/test_commands.py checks that SIGTERM ends it
+with exit status 0, and tests/api/test_server.py that it answers the
+requests it holds first.)"""
 
 from __future__ import annotations
 
