@@ -67,6 +67,12 @@ api_opts = [
                     'counting those whose body is still arriving and those '
                     'waiting for a thread; further connections wait to be '
                     'accepted.'),
+    cfg.IntOpt('max_waiters_per_worker', default=10000, min=0,
+               help='Most long polls (GET messages or POST claims with '
+                    '"wait") one worker process holds parked at once, on '
+                    'top of max_requests_per_worker; a waiter holds no '
+                    'thread, only a coroutine and its connection. Beyond '
+                    'this a request with "wait" is answered at once.'),
     cfg.IntOpt('graceful_timeout', default=30, min=1,
                help='Seconds a worker process has after SIGTERM to finish '
                     'the requests it holds before it is killed.'),
@@ -155,6 +161,11 @@ limits_opts = [
                help='Deepest nesting of arrays and objects accepted in a '
                     'request body (message bodies and queue metadata); '
                     'MongoDB refuses documents nested beyond 100 levels.'),
+    cfg.IntOpt('max_wait', default=20, min=1,
+               help='Longest long poll: the most seconds a GET messages or '
+                    'POST claims request may ask to "wait" for a message '
+                    'when there is none (as SQS\'s WaitTimeSeconds; the '
+                    'default, wait=0, answers at once).'),
     cfg.IntOpt('max_subscriptions_per_page', default=20, min=1,
                help='Most subscriptions one list request returns.'),
     cfg.IntOpt('default_subscriptions_per_page', default=10, min=1,
@@ -308,6 +319,21 @@ signed_url_opts = [
 ]
 
 
+wakeup_group = cfg.OptGroup(
+    'wakeup', title='Wake-ups of long polls and WebSocket subscriptions',
+    help='How a process that stores messages (bridge-api, bridge-listener) '
+         'tells every bridge-api worker that a queue has new messages. On '
+         'PostgreSQL: LISTEN/NOTIFY in the database (any host). Otherwise: '
+         'a Unix datagram socket per API worker in socket_dir (the '
+         'processes of one host only).')
+wakeup_opts = [
+    cfg.StrOpt('socket_dir',
+               help='Directory of the API workers\' wake-up sockets; give '
+                    'bridge-api and bridge-listener the same one. Default: '
+                    '$state_path/wakeups.'),
+]
+
+
 def list_opts():
     """Option groups and their options, for registration and for
     oslo-config-generator."""
@@ -320,6 +346,7 @@ def list_opts():
         (notifier_group, notifier_opts),
         (smtp_group, smtp_opts),
         (signed_url_group, signed_url_opts),
+        (wakeup_group, wakeup_opts),
     ]
 
 

@@ -23,11 +23,14 @@ from bridge.api import subscription_validation
 from bridge.api import subscriptions
 from bridge.api import validation
 from bridge.storage.base import Storage
+from bridge.wakeups import Publisher
+from bridge.wakeups.base import NullPublisher
 
 
 def routes(storage: Storage, limits: validation.Limits,
            sub_limits: subscription_validation.SubscriptionLimits,
-           sharing: share.Share) -> list[tuple[str, object]]:
+           sharing: share.Share,
+           wakeups: Publisher) -> list[tuple[str, object]]:
     """Every URI template of the API and the resource serving it."""
     queue = '/v2/queues/{queue_name}'
     subscription = queue + '/subscriptions/{subscription_id}'
@@ -41,10 +44,10 @@ def routes(storage: Storage, limits: validation.Limits,
         (queue + '/stats', queues.Stats(storage)),
         (queue + '/purge', queues.Purge(storage, limits)),
         (queue + '/share', sharing),
-        (queue + '/messages', messages.Collection(storage, limits)),
+        (queue + '/messages', messages.Collection(storage, limits, wakeups)),
         (queue + '/messages/{message_id}', messages.Item(storage)),
         (queue + '/claims', claims.Collection(storage, limits)),
-        (queue + '/claims/{claim_id}', claims.Item(storage, limits)),
+        (queue + '/claims/{claim_id}', claims.Item(storage, limits, wakeups)),
         (queue + '/subscriptions',
          subscriptions.Collection(storage, limits, sub_limits)),
         (subscription, subscriptions.Item(storage, limits, sub_limits)),
@@ -52,9 +55,11 @@ def routes(storage: Storage, limits: validation.Limits,
     ]
 
 
-def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
+def create_app(conf: cfg.ConfigOpts, storage: Storage,
+               wakeups: Publisher | None = None) -> falcon.App:
     """The falcon application serving Zaqar v2 over ``storage``. ``conf``
-    must have bridge's options registered (:func:`bridge.conf.register_opts`)."""
+    must have bridge's options registered (:func:`bridge.conf.register_opts`).
+    ``wakeups`` is told of each post (default: nobody)."""
     limits = validation.Limits.from_conf(conf)
     key = conf.signed_url.secret_key
     gate = hooks.Gate(auth.identifier(conf), policy.Authorizer(conf), key)
@@ -64,11 +69,13 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     errors.install(app)
     sub_limits = subscription_validation.SubscriptionLimits.from_conf(conf)
     sharing = share.Share(limits, key, conf.signed_url.default_expiry)
-    for path, resource in routes(storage, limits, sub_limits, sharing):
+    for path, resource in routes(storage, limits, sub_limits, sharing,
+                                 wakeups or NullPublisher()):
         app.add_route(path, resource)
     return app
 
 
-def make_wsgi_app(conf: cfg.ConfigOpts, storage: Storage) -> auth.WSGIApp:
+def make_wsgi_app(conf: cfg.ConfigOpts, storage: Storage,
+                  wakeups: Publisher | None = None) -> auth.WSGIApp:
     """The application wrapped in the ``auth_strategy`` pipeline."""
-    return auth.install(create_app(conf, storage), conf)
+    return auth.install(create_app(conf, storage, wakeups), conf)

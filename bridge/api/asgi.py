@@ -16,8 +16,15 @@ that grows past it, is refused with 413 before it is read, and the answer
 says ``Connection: close``: the unread rest of the body cannot be mistaken
 for the next request, and the client knows to open a new connection.
 
-Lifespan events start and stop the thread pool; at shutdown the pool
-finishes the requests it has already been handed.
+Long polls (:mod:`bridge.api.longpoll`): when the application parks a
+request (nothing to return, ``wait`` given), the connection waits on the
+event loop's :class:`~bridge.wakeups.hub.Hub` (no thread) for a wake-up of
+its queue, then the request runs again, until it finds something or its
+wait ends; a client that disconnects meanwhile is forgotten. At most
+``max_waiters`` are parked at once; beyond, the empty answer goes at once.
+
+Lifespan events start and stop the thread pool and the wake-up listener; at
+shutdown the pool finishes the requests it has already been handed.
 """
 
 from __future__ import annotations
@@ -31,12 +38,19 @@ from typing import Any, Awaitable, Callable, Iterable
 
 from oslo_log import log
 
+from bridge.api import longpoll
+from bridge.wakeups import Listener
+from bridge.wakeups.hub import Hub
+
 LOG = log.getLogger(__name__)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+#: (status, headers, body) of a response.
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 _JSON = (b'content-type', b'application/json')
 _CLOSE = (b'connection', b'close')
@@ -58,8 +72,13 @@ class WSGIBridge:
     """ASGI application running ``app`` (WSGI) in ``threads`` threads once
     the whole body of a request is in memory."""
 
-    def __init__(self, app: WSGIApp, threads: int, max_body: int) -> None:
+    def __init__(self, app: WSGIApp, threads: int, max_body: int,
+                 wakeups: Listener | None = None,
+                 max_waiters: int = 0) -> None:
         self._app = app
+        self._wakeups = wakeups
+        self.hub = Hub()
+        self._max_waiters = max_waiters
         self._threads = threads
         self._max_body = max_body
         self._pool: ThreadPoolExecutor | None = None
@@ -95,12 +114,25 @@ class WSGIBridge:
             message = await receive()
             if message['type'] == 'lifespan.startup':
                 self.pool()
+                await self.start_wakeups()
                 await send({'type': 'lifespan.startup.complete'})
             elif message['type'] == 'lifespan.shutdown':
+                if self._wakeups is not None:
+                    await self._wakeups.stop()
                 await asyncio.get_running_loop().run_in_executor(
                     None, self.shutdown)
                 await send({'type': 'lifespan.shutdown.complete'})
                 return
+
+    async def start_wakeups(self) -> None:
+        """Listen for wake-ups; long polls wait to their end without."""
+        if self._wakeups is None:
+            return
+        try:
+            await self._wakeups.start(self.hub.wake)
+        except OSError as exc:
+            LOG.error('Cannot receive wake-ups (%s): long polls will answer '
+                      'at the end of their wait', exc)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -111,13 +143,50 @@ class WSGIBridge:
         except ClientGone:
             return  # a partial body is never handed to the application
         environ = wsgi_environ(scope, body, self._threads > 1)
+        mark = self.hub.mark()
+        answer = await self.call(environ)
+        parked = longpoll.parked(environ)
+        if parked is not None:
+            answer = await self._long_poll(scope, body, receive, parked,
+                                           mark, answer)
+            if answer is None:
+                return  # the client left
+        await _respond(send, *answer)
+
+    async def call(self, environ: dict[str, Any]) -> Answer:
+        """Run the WSGI application on ``environ`` (inline or in the
+        pool)."""
         pool = self.pool()
         if pool is None:
-            status, headers, chunks = self._run(environ)
-        else:
-            status, headers, chunks = await asyncio.get_running_loop(
-            ).run_in_executor(pool, self._run, environ)
-        await _respond(send, status, headers, chunks)
+            return self._run(environ)
+        return await asyncio.get_running_loop().run_in_executor(
+            pool, self._run, environ)
+
+    async def _long_poll(self, scope: Scope, body: bytes, receive: Receive,
+                         parked: tuple[int, Any], mark: int,
+                         answer: Answer) -> Answer | None:
+        """Re-run a parked request on each wake-up of its queue until it
+        is no longer parked or its wait ends; None if the client left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + parked[0]
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            while parked is not None:
+                if self.hub.parked >= self._max_waiters:
+                    break
+                woken = await self.hub.wait(parked[1], mark,
+                                            deadline - loop.time(), gone)
+                if gone.done():
+                    return None
+                if not woken:
+                    break
+                environ = wsgi_environ(scope, body, self._threads > 1)
+                mark = self.hub.mark()
+                answer = await self.call(environ)
+                parked = longpoll.parked(environ)
+        finally:
+            gone.cancel()
+        return answer
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         length = _content_length(scope['headers'])
@@ -142,8 +211,7 @@ class WSGIBridge:
             parts.append(chunk)
         return b''.join(parts)
 
-    def _run(self, environ: dict[str, Any]
-             ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def _run(self, environ: dict[str, Any]) -> Answer:
         """Call the WSGI application (in a pool thread)."""
         started: list[Any] = []
 
@@ -169,6 +237,12 @@ class WSGIBridge:
         return (int(status[:3]),
                 [(name.lower().encode('latin-1'), value.encode('latin-1'))
                  for name, value in headers], body)
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Return when the client closes the connection."""
+    while (await receive())['type'] != 'http.disconnect':
+        pass
 
 
 def _no_write(data: bytes) -> None:

@@ -7,10 +7,12 @@ from typing import Any
 import falcon
 
 from bridge.api import errors
+from bridge.api import longpoll
 from bridge.api import validation
 from bridge.api import wire
 from bridge.storage.base import Storage
 from bridge.storage.models import NewMessage
+from bridge.wakeups import Publisher
 
 
 class Collection:
@@ -19,9 +21,11 @@ class Collection:
     rules = {'POST': 'messages:create', 'GET': 'messages:get_all',
              'DELETE': 'messages:delete_all'}
 
-    def __init__(self, storage: Storage, limits: validation.Limits) -> None:
+    def __init__(self, storage: Storage, limits: validation.Limits,
+                 wakeups: Publisher) -> None:
         self._storage = storage
         self._limits = limits
+        self._wakeups = wakeups
 
     def on_post(self, req: falcon.Request, resp: falcon.Response,
                 queue_name: str) -> None:
@@ -42,6 +46,7 @@ class Collection:
 
         ids = self._storage.post_prepared(ctx.project, queue_name, prepare,
                                           ctx.client_id)
+        self._wakeups.publish([(ctx.project, queue_name)])
         resp.location = req.path + '?ids=' + ','.join(ids)
         wire.send(resp, {'resources': [req.path + '/' + i for i in ids]},
                   falcon.HTTP_201)
@@ -84,6 +89,7 @@ class Collection:
 
     def _page(self, req: falcon.Request, queue_name: str) -> dict[str, Any]:
         limits = self._limits
+        wait = longpoll.wait_param(req, limits)
         params: dict[str, Any] = {'limit': validation.int_param(
             req.get_param('limit'), 'limit', limits.default_messages_per_page,
             1, limits.max_messages_per_page)}
@@ -93,6 +99,8 @@ class Collection:
         page = self._storage.list_messages(
             req.context.project, queue_name, marker=req.get_param('marker'),
             client_id=req.context.client_id, **params)
+        if not page.messages:
+            longpoll.park(req, queue_name, wait)
         links = []
         if page.messages and page.next_marker:
             links = wire.next_link(req.path,

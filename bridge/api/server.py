@@ -25,8 +25,10 @@ from oslo_log import log
 
 from bridge import conf as bridge_conf
 from bridge import storage
+from bridge import wakeups
 from bridge.api import app
 from bridge.api import asgi
+
 
 LOG = log.getLogger(__name__)
 
@@ -103,9 +105,12 @@ def worker_app(args: Sequence[str]) -> asgi.WSGIBridge:
     line arguments as the main process."""
     from bridge.api import wsgi
     conf = wsgi.load_conf(args, cli_opts=CLI_OPTS)
-    wsgi_app = app.make_wsgi_app(conf, storage.from_conf(conf))
+    wsgi_app = app.make_wsgi_app(conf, storage.from_conf(conf),
+                                 wakeups.publisher(conf))
     return asgi.WSGIBridge(wsgi_app, api_threads(conf),
-                           conf.limits.max_request_body)
+                           conf.limits.max_request_body,
+                           wakeups.listener(conf),
+                           conf.api.max_waiters_per_worker)
 
 
 def build(conf: cfg.ConfigOpts, args: Sequence[str]) -> Any:
@@ -123,7 +128,10 @@ def build(conf: cfg.ConfigOpts, args: Sequence[str]) -> Any:
         interface=Interfaces.ASGI,
         workers=api_workers(conf),
         loop=Loops.auto,  # uvloop (a requirement) when it imports
-        backpressure=conf.api.max_requests_per_worker,
+        # Parked long polls hold no thread: they do not count against
+        # max_requests_per_worker.
+        backpressure=(conf.api.max_requests_per_worker
+                      + conf.api.max_waiters_per_worker),
         workers_kill_timeout=conf.api.graceful_timeout,
         log_level=(LogLevels.debug if getattr(conf, 'debug', False)
                    else LogLevels.warning),

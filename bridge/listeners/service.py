@@ -24,7 +24,9 @@ from oslo_log import log
 
 from bridge import storage as bridge_storage
 from bridge import translation
+from bridge import wakeups as bridge_wakeups
 from bridge.listeners import endpoint as bridge_endpoint
+from bridge.wakeups import Publisher
 
 LOG = log.getLogger(__name__)
 
@@ -49,7 +51,9 @@ def load_rules(conf: cfg.ConfigOpts) -> translation.Rules:
 
 
 def make_endpoint(conf: cfg.ConfigOpts, storage: Any,
-                  rules: translation.Rules) -> bridge_endpoint.BridgeEndpoint:
+                  rules: translation.Rules,
+                  wakeups: Publisher | None = None
+                  ) -> bridge_endpoint.BridgeEndpoint:
     lc = conf.listener
     return bridge_endpoint.BridgeEndpoint(
         storage, rules,
@@ -58,7 +62,8 @@ def make_endpoint(conf: cfg.ConfigOpts, storage: Any,
         dead_letter_queue=lc.dead_letter_queue,
         dead_letter_ttl=lc.dead_letter_ttl,
         max_queue_depth=lc.max_queue_depth,
-        requeue_delay=lc.requeue_delay)
+        requeue_delay=lc.requeue_delay,
+        wakeups=wakeups)
 
 
 def targets(conf: cfg.ConfigOpts) -> list[oslo_messaging.Target]:
@@ -92,7 +97,9 @@ class ListenerService:
         self.conf = conf
         self.storage = bridge_storage.from_conf(conf)
         self.storage.ensure_schema()
-        self.endpoint = make_endpoint(conf, self.storage, load_rules(conf))
+        self.wakeups = bridge_wakeups.publisher(conf)
+        self.endpoint = make_endpoint(conf, self.storage, load_rules(conf),
+                                      self.wakeups)
         self.listeners = make_listeners(conf, self.endpoint)
         self._stopped = threading.Event()
 
@@ -113,6 +120,7 @@ class ListenerService:
         for listener in self.listeners:
             listener.wait()
         self.storage.close()
+        self.wakeups.close()
         LOG.info('Listener stopped: %s', self.endpoint.counters.snapshot())
 
     def wait(self) -> None:
