@@ -30,13 +30,15 @@ from bridge.wakeups.base import NullPublisher
 def routes(storage: Storage, limits: validation.Limits,
            sub_limits: subscription_validation.SubscriptionLimits,
            sharing: share.Share,
-           wakeups: Publisher) -> list[tuple[str, object]]:
-    """Every URI template of the API and the resource serving it."""
+           wakeups: Publisher | None = None) -> list[tuple[str, object]]:
+    """Every URI template of the API and the resource serving it;
+    ``wakeups`` is told of each post (default: nobody)."""
+    wakeups = wakeups or NullPublisher()
     queue = '/v2/queues/{queue_name}'
     subscription = queue + '/subscriptions/{subscription_id}'
     return [
         ('/', home.Versions()),
-        ('/v2', home.HomeDocument()),
+        ('/v2', home.HomeDocument(limits.max_wait)),
         ('/v2/ping', home.Ping(storage)),
         ('/v2/health', home.Health(storage)),
         ('/v2/queues', queues.Collection(storage, limits)),
@@ -70,7 +72,7 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage,
     sub_limits = subscription_validation.SubscriptionLimits.from_conf(conf)
     sharing = share.Share(limits, key, conf.signed_url.default_expiry)
     for path, resource in routes(storage, limits, sub_limits, sharing,
-                                 wakeups or NullPublisher()):
+                                 wakeups):
         app.add_route(path, resource)
     return app
 
