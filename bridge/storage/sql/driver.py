@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from bridge.storage import base, errors, models
 from bridge.storage.sql import claims as sql_claims
+from bridge.storage.sql import checkpointer
 from bridge.storage.sql import engine as sql_engine
 from bridge.storage.sql import executor
 from bridge.storage.sql import messages as sql_messages
@@ -57,6 +58,12 @@ class SqlStorage(base.Storage):
         self._tx = transactor.Transactor(sql_engine.make_engine(url, opts),
                                          opts)
         self._metadata = guarded.MetadataCache()
+        self._checkpointer: checkpointer.Checkpointer | None = None
+        path = sql_engine.sqlite_path(self._tx.engine)
+        if path and opts.sqlite_checkpoint_interval > 0:
+            self._checkpointer = checkpointer.Checkpointer(
+                path, opts.sqlite_checkpoint_interval)
+            self._checkpointer.start()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -67,6 +74,8 @@ class SqlStorage(base.Storage):
         self._tx.autocommit(lambda conn: conn.exec_driver_sql('SELECT 1'))
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self._tx.engine.dispose()
 
     def sweep(self, now: float | None = None) -> int:
