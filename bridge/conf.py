@@ -78,6 +78,24 @@ api_opts = [
                     'the requests it holds before it is killed.'),
 ]
 
+websocket_group = cfg.OptGroup(
+    'websocket', title="Zaqar v2's WebSocket API",
+    help='bridge-api serves the WebSocket API of Zaqar v2 (the protocol '
+         "of python-zaqarclient's websocket transport and of "
+         "os-collect-config's use_websockets mode) on its own port, path "
+         '/, from a second server process of its own.')
+websocket_opts = [
+    cfg.HostAddressOpt('bind_host',
+                       help='Address of the WebSocket API. Default: [api] '
+                            'bind_host.'),
+    cfg.PortOpt('bind_port', default=9000,
+                help='Port of the WebSocket API (as Zaqar); 0 turns it '
+                     'off.'),
+    cfg.IntOpt('workers', default=1, min=1,
+               help='Worker processes of the WebSocket server; a socket '
+                    'and its subscriptions hold no thread.'),
+]
+
 storage_group = cfg.OptGroup('storage', title='Message storage options')
 storage_opts = [
     cfg.StrOpt('url',
@@ -347,6 +365,7 @@ def list_opts():
     return [
         (None, default_opts),
         (api_group, api_opts),
+        (websocket_group, websocket_opts),
         (storage_group, storage_opts),
         (limits_group, limits_opts),
         (listener_group, listener_opts),

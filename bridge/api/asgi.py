@@ -39,6 +39,7 @@ from typing import Any, Awaitable, Callable, Iterable
 from oslo_log import log
 
 from bridge.api import longpoll
+from bridge.api import websocket
 from bridge.wakeups import Listener
 from bridge.wakeups.hub import Hub
 
@@ -74,8 +75,9 @@ class WSGIBridge:
 
     def __init__(self, app: WSGIApp, threads: int, max_body: int,
                  wakeups: Listener | None = None,
-                 max_waiters: int = 0) -> None:
+                 max_waiters: int = 0, keystone: bool = False) -> None:
         self._app = app
+        self._keystone = keystone
         self._wakeups = wakeups
         self.hub = Hub()
         self._max_waiters = max_waiters
@@ -106,8 +108,42 @@ class WSGIBridge:
             await self._http(scope, receive, send)
         elif kind == 'lifespan':
             await self._lifespan(receive, send)
-        # Other kinds (websocket) are not served: returning without
-        # accepting makes the server refuse them.
+        elif kind == 'websocket':
+            await self._websocket(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive,
+                         send: Send) -> None:
+        """Zaqar's WebSocket API at ``/`` (:mod:`bridge.api.websocket`);
+        other paths are refused."""
+        if (await receive())['type'] != 'websocket.connect':
+            return
+        if scope.get('path', '/') not in ('', '/'):
+            await send({'type': 'websocket.close', 'code': 4004})
+            return
+        await send({'type': 'websocket.accept'})
+        connection = websocket.Connection(send, self.dispatch, self.hub,
+                                          self._keystone)
+        await connection.serve(receive)
+
+    async def dispatch(self, method: str, path: str, query: str,
+                       headers: dict[str, str], body: bytes
+                       ) -> tuple[int, dict[str, str], Any, dict[str, Any]]:
+        """Run one request built from its parts through the WSGI
+        application: (status, headers, parsed JSON or None, environ)."""
+        scope = {'method': method, 'path': path,
+                 'query_string': query.encode('latin-1'),
+                 'headers': [(k.lower().encode('latin-1'),
+                              v.encode('latin-1'))
+                             for k, v in headers.items()]
+                 + ([(b'content-type', b'application/json')] if body else [])}
+        environ = wsgi_environ(scope, body, self._threads > 1)
+        status, raw_headers, raw = await self.call(environ)
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        return (status, {k.decode('latin-1'): v.decode('latin-1')
+                         for k, v in raw_headers}, parsed, environ)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
