@@ -11,7 +11,6 @@ token's project is bound to the socket whatever headers the frames carry.
 from __future__ import annotations
 
 import json
-import pathlib
 import time
 import uuid
 from typing import Any, Iterator
@@ -24,7 +23,7 @@ from zaqarclient.transport import get_transport_for
 from zaqarclient.transport import request as zaqar_request
 
 from .conftest import sqlite_options
-from .keystone import Keystone, User
+from .keystone import Keystone
 from .server import BridgeAPI
 
 TIMEOUT = 10
@@ -222,30 +221,9 @@ def test_a_socket_subscription_ends_with_its_ttl(ws_api: BridgeAPI) -> None:
 
 # -- keystone mode ------------------------------------------------------------
 
-@pytest.fixture(scope='module')
-def keystone_ws_api(tmp_path_factory: pytest.TempPathFactory,
-                    keystone: Keystone, bridge_service_user: User
-                    ) -> Iterator[BridgeAPI]:
-    workdir = tmp_path_factory.mktemp('bridge-ws-keystone')
-    options = sqlite_options(workdir)
-    options['DEFAULT']['auth_strategy'] = 'keystone'
-    options['keystone_authtoken'] = {
-        'www_authenticate_uri': keystone.auth_url,
-        'auth_url': keystone.auth_url, 'auth_type': 'password',
-        'username': bridge_service_user.name,
-        'password': bridge_service_user.password,
-        'project_name': bridge_service_user.project_name,
-        'user_domain_id': 'default', 'project_domain_id': 'default',
-        'http_connect_timeout': '5', 'http_request_max_retries': '0'}
-    server = BridgeAPI(workdir, options, websocket=True).start()
-    yield server
-    server.stop()
-
-
 def test_keystone_a_socket_of_project_a_cannot_touch_project_b(
-        keystone_ws_api: BridgeAPI, keystone: Keystone,
-        tmp_path: pathlib.Path) -> None:
-    api = keystone_ws_api
+        keystone_api: BridgeAPI, keystone: Keystone) -> None:
+    api = keystone_api
     alice, bob = keystone.create_user('ws-alice'), keystone.create_user('ws-bob')
     bob_headers = {'Client-ID': str(uuid.uuid4()),
                    'X-Auth-Token': keystone.token(bob)}
