@@ -35,10 +35,21 @@ from .server import BridgeAPI
 PROMPT = 0.25
 
 
-def _postgres_url() -> str:
-    return os.environ.get('BRIDGE_TEST_POSTGRESQL_URL',
-                          'postgresql://postgres:postgres@127.0.0.1:5432/'
-                          'bridge_test')
+#: Storage URLs (the same variables and defaults as tools/test.sh).
+URLS = {
+    'postgresql': ('BRIDGE_TEST_POSTGRESQL_URL',
+                   'postgresql://postgres:postgres@127.0.0.1:5432/bridge_test'),
+    'mariadb': ('BRIDGE_TEST_MYSQL_URL',
+                'mysql+pymysql://root@127.0.0.1:3306/bridge_test'
+                '?charset=utf8mb4'),
+    'mongodb': ('BRIDGE_TEST_MONGODB_URL',
+                'mongodb://127.0.0.1:27018/bridge_test?directConnection=true'),
+}
+
+
+def _url(backend: str) -> str:
+    variable, default = URLS[backend]
+    return os.environ.get(variable) or default
 
 
 def _options(state: pathlib.Path, url: str) -> dict[str, dict[str, str]]:
@@ -46,11 +57,14 @@ def _options(state: pathlib.Path, url: str) -> dict[str, dict[str, str]]:
             'storage': {'url': url}}
 
 
-@pytest.fixture(scope='module', params=['sqlite', 'postgresql'])
+@pytest.fixture(scope='module',
+                params=['sqlite', 'postgresql', 'mariadb', 'mongodb'])
 def two_apis(request: pytest.FixtureRequest,
              tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[tuple[BridgeAPI, BridgeAPI]]:
-    """Two bridge-api processes over one storage."""
+    """Two bridge-api processes over one storage. On PostgreSQL they have
+    separate state directories (only the database links them); otherwise
+    one, whose wake-up sockets link them."""
     base = tmp_path_factory.mktemp('lp')
     shared = base / 'state'
     servers = []
@@ -59,8 +73,10 @@ def two_apis(request: pytest.FixtureRequest,
         workdir.mkdir()
         if request.param == 'sqlite':
             options = _options(shared, f'sqlite:///{shared}/bridge.sqlite')
-        else:  # separate state dirs: only the database links them
-            options = _options(workdir, _postgres_url())
+        elif request.param == 'postgresql':
+            options = _options(workdir, _url('postgresql'))
+        else:
+            options = _options(shared, _url(request.param))
         shared.mkdir(exist_ok=True)
         servers.append(BridgeAPI(workdir, options).start())
     yield servers[0], servers[1]
