@@ -229,8 +229,15 @@ listener_opts = [
                     'batch is stored in one transaction where the backend '
                     'allows.'),
     cfg.FloatOpt('batch_timeout', default=0.5, min=0.01,
-                 help='Seconds to wait for a batch to fill before handling '
-                      'what has arrived.'),
+                 help='Seconds a listener waits for the first notification '
+                      'of a batch before polling again (it answers sooner '
+                      'when one arrives).'),
+    cfg.FloatOpt('batch_linger', default=0.002, min=0,
+                 help='Seconds a batch waits, after its first notification '
+                      'arrived, for more (up to batch_size) before it is '
+                      'stored: the most a lone event is delayed. Under load '
+                      'notifications pile up while the previous batch is '
+                      'stored, so batches still fill.'),
     cfg.IntOpt('workers', default=1, min=1,
                help='Listener processes to run; they share the pool queue.'),
     cfg.IntOpt('threads', default=4, min=1,

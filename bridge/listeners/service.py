@@ -25,6 +25,7 @@ from oslo_log import log
 from bridge import storage as bridge_storage
 from bridge import translation
 from bridge import wakeups as bridge_wakeups
+from bridge.listeners import batching
 from bridge.listeners import endpoint as bridge_endpoint
 from bridge.wakeups import Publisher
 
@@ -77,12 +78,14 @@ def make_listeners(conf: cfg.ConfigOpts, endpoint: Any) -> list[Any]:
     listeners = []
     for url in [None, *conf.listener.extra_transport_urls]:
         transport = oslo_messaging.get_notification_transport(conf, url=url)
-        listeners.append(oslo_messaging.get_batch_notification_listener(
+        listener = oslo_messaging.get_batch_notification_listener(
             transport, targets(conf), [endpoint],
             executor='threading', allow_requeue=True,
             pool=conf.listener.pool,
             batch_size=conf.listener.batch_size,
-            batch_timeout=conf.listener.batch_timeout))
+            batch_timeout=conf.listener.batch_timeout)
+        batching.install(listener, conf.listener.batch_linger)
+        listeners.append(listener)
     return listeners
 
 
