@@ -293,3 +293,20 @@ def test_targets_run_on_granian_with_their_configurations(
     tg.bridge_sqlite(settings, 3)
     conf = (tmp_path / tg.BRIDGE_SQLITE / 'bridge.conf').read_text()
     assert '[api]\nworkers = 3\nthreads = 2\n' in conf
+
+
+def _slow_args(*argv):
+    return cli.build_parser().parse_args(['slow-clients', *argv])
+
+
+def test_slow_clients_verdict_needs_every_answer_within_the_goal(capsys):
+    from bridge.bench import slowclients
+    fast = slowclients.Result(baseline=[0.001] * 3,
+                              under_load=[0.002, 0.150, 0.003])
+    assert slowclients.report(fast, _slow_args(), 1.0) == 0
+    assert 'during 3 answered, 150.0 ms worst' in capsys.readouterr().out
+    slow = slowclients.Result(baseline=[0.001], under_load=[0.002, 0.250])
+    assert slowclients.report(slow, _slow_args(), 1.0) == 1
+    lost = slowclients.Result(baseline=[0.001], under_load=[0.002, None])
+    assert slowclients.report(lost, _slow_args('--goal-ms', '1000'), 1.0) == 1
+    assert 'unanswered' in capsys.readouterr().out
