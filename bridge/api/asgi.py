@@ -40,7 +40,7 @@ from oslo_log import log
 
 from bridge.api import longpoll
 from bridge.api import websocket
-from bridge.wakeups import Listener
+from bridge.wakeups import Key, Listener
 from bridge.wakeups.hub import Hub
 
 LOG = log.getLogger(__name__)
@@ -183,10 +183,11 @@ class WSGIBridge:
         answer = await self.call(environ)
         parked = longpoll.parked(environ)
         if parked is not None:
-            answer = await self._long_poll(scope, body, receive, parked,
+            waited = await self._long_poll(scope, body, receive, parked,
                                            mark, answer)
-            if answer is None:
+            if waited is None:
                 return  # the client left
+            answer = waited
         await _respond(send, *answer)
 
     async def call(self, environ: dict[str, Any]) -> Answer:
@@ -199,12 +200,13 @@ class WSGIBridge:
             pool, self._run, environ)
 
     async def _long_poll(self, scope: Scope, body: bytes, receive: Receive,
-                         parked: tuple[int, Any], mark: int,
+                         first: tuple[int, Key], mark: int,
                          answer: Answer) -> Answer | None:
         """Re-run a parked request on each wake-up of its queue until it
         is no longer parked or its wait ends; None if the client left."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + parked[0]
+        deadline = loop.time() + first[0]
+        parked: tuple[int, Key] | None = first
         gone = asyncio.ensure_future(_disconnected(receive))
         try:
             while parked is not None:

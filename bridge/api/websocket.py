@@ -157,7 +157,7 @@ class Connection:
         status, resp_headers, answer, _ = await self._dispatch(
             method, path, query, self._identity(headers), raw)
         await self._answer(request, status, ws_actions.to_body(
-            action, status, answer, resp_headers.get('location')))
+            str(action), status, answer, resp_headers.get('location')))
 
     def _identity(self, headers: dict[str, Any]) -> dict[str, str]:
         """The headers a frame's request carries: only allowed ones."""
