@@ -67,9 +67,33 @@ api_opts = [
                     'counting those whose body is still arriving and those '
                     'waiting for a thread; further connections wait to be '
                     'accepted.'),
+    cfg.IntOpt('max_waiters_per_worker', default=10000, min=0,
+               help='Most long polls (GET messages or POST claims with '
+                    '"wait") one worker process holds parked at once, on '
+                    'top of max_requests_per_worker; a waiter holds no '
+                    'thread, only a coroutine and its connection. Beyond '
+                    'this a request with "wait" is answered at once.'),
     cfg.IntOpt('graceful_timeout', default=30, min=1,
                help='Seconds a worker process has after SIGTERM to finish '
                     'the requests it holds before it is killed.'),
+]
+
+websocket_group = cfg.OptGroup(
+    'websocket', title="Zaqar v2's WebSocket API",
+    help='bridge-api serves the WebSocket API of Zaqar v2 (the protocol '
+         "of python-zaqarclient's websocket transport and of "
+         "os-collect-config's use_websockets mode) on its own port, path "
+         '/, from a second server process of its own.')
+websocket_opts = [
+    cfg.HostAddressOpt('bind_host',
+                       help='Address of the WebSocket API. Default: [api] '
+                            'bind_host.'),
+    cfg.PortOpt('bind_port', default=9000,
+                help='Port of the WebSocket API (as Zaqar); 0 turns it '
+                     'off.'),
+    cfg.IntOpt('workers', default=1, min=1,
+               help='Worker processes of the WebSocket server; a socket '
+                    'and its subscriptions hold no thread.'),
 ]
 
 storage_group = cfg.OptGroup('storage', title='Message storage options')
@@ -162,6 +186,11 @@ limits_opts = [
                help='Deepest nesting of arrays and objects accepted in a '
                     'request body (message bodies and queue metadata); '
                     'MongoDB refuses documents nested beyond 100 levels.'),
+    cfg.IntOpt('max_wait', default=20, min=1,
+               help='Longest long poll: the most seconds a GET messages or '
+                    'POST claims request may ask to "wait" for a message '
+                    'when there is none (as SQS\'s WaitTimeSeconds; the '
+                    'default, wait=0, answers at once).'),
     cfg.IntOpt('max_subscriptions_per_page', default=20, min=1,
                help='Most subscriptions one list request returns.'),
     cfg.IntOpt('default_subscriptions_per_page', default=10, min=1,
@@ -213,8 +242,15 @@ listener_opts = [
                     'batch is stored in one transaction where the backend '
                     'allows.'),
     cfg.FloatOpt('batch_timeout', default=0.5, min=0.01,
-                 help='Seconds to wait for a batch to fill before handling '
-                      'what has arrived.'),
+                 help='Seconds a listener waits for the first notification '
+                      'of a batch before polling again (it answers sooner '
+                      'when one arrives).'),
+    cfg.FloatOpt('batch_linger', default=0.002, min=0,
+                 help='Seconds a batch waits, after its first notification '
+                      'arrived, for more (up to batch_size) before it is '
+                      'stored: the most a lone event is delayed. Under load '
+                      'notifications pile up while the previous batch is '
+                      'stored, so batches still fill.'),
     cfg.IntOpt('workers', default=1, min=1,
                help='Listener processes to run; they share the pool queue.'),
     cfg.IntOpt('threads', default=4, min=1,
@@ -418,12 +454,28 @@ encryption_opts = [
 ]
 
 
+wakeup_group = cfg.OptGroup(
+    'wakeup', title='Wake-ups of long polls and WebSocket subscriptions',
+    help='How a process that stores messages (bridge-api, bridge-listener) '
+         'tells every bridge-api worker that a queue has new messages. On '
+         'PostgreSQL: LISTEN/NOTIFY in the database (any host). Otherwise: '
+         'a Unix datagram socket per API worker in socket_dir (the '
+         'processes of one host only).')
+wakeup_opts = [
+    cfg.StrOpt('socket_dir',
+               help='Directory of the API workers\' wake-up sockets; give '
+                    'bridge-api and bridge-listener the same one. Default: '
+                    '$state_path/wakeups.'),
+]
+
+
 def list_opts():
     """Option groups and their options, for registration and for
     oslo-config-generator."""
     return [
         (None, default_opts),
         (api_group, api_opts),
+        (websocket_group, websocket_opts),
         (storage_group, storage_opts),
         (limits_group, limits_opts),
         (listener_group, listener_opts),
@@ -434,6 +486,7 @@ def list_opts():
         (signed_url_group, signed_url_opts),
         (quotas_group, quotas_opts),
         (encryption_group, encryption_opts),
+        (wakeup_group, wakeup_opts),
     ]
 
 

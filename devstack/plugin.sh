@@ -156,6 +156,7 @@ function configure_bridge {
     fi
     iniset "$BRIDGE_CONF" api bind_host "$BRIDGE_SERVICE_LISTEN_ADDRESS"
     iniset "$BRIDGE_CONF" api bind_port "$BRIDGE_SERVICE_PORT"
+    iniset "$BRIDGE_CONF" websocket bind_port "$BRIDGE_WEBSOCKET_PORT"
     _bridge_api_concurrency
     iniset "$BRIDGE_CONF" listener rules_file "$BRIDGE_RULES_FILE"
     iniset "$BRIDGE_CONF" listener workers "$BRIDGE_LISTENER_WORKERS"
@@ -172,11 +173,16 @@ function configure_bridge {
 
 # create_bridge_accounts: the service user, the "messaging" service and
 # its endpoint (python-zaqarclient and "openstack messaging" find bridge
-# there), and the admin project as owner of the dead-letter queue.
+# there), the "messaging-websocket" one (os-collect-config's use_websockets
+# mode), and the admin project as owner of the dead-letter queue.
 function create_bridge_accounts {
     create_service_user "bridge"
     get_or_create_service "bridge" "messaging" "OpenStack notifications for tenants (Zaqar v2 API)" >/dev/null
     get_or_create_endpoint "messaging" "$REGION_NAME" "$(_bridge_endpoint_url)" >/dev/null
+    if [[ "$BRIDGE_WEBSOCKET_PORT" != 0 ]]; then
+        get_or_create_service "bridge-websocket" "messaging-websocket" "OpenStack notifications for tenants (Zaqar v2 WebSocket API)" >/dev/null
+        get_or_create_endpoint "messaging-websocket" "$REGION_NAME" "ws://$BRIDGE_SERVICE_HOST:$BRIDGE_WEBSOCKET_PORT" >/dev/null
+    fi
     local admin_project
     admin_project=$(get_or_create_project admin default)
     iniset "$BRIDGE_CONF" listener dead_letter_project "$admin_project"

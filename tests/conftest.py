@@ -4,11 +4,19 @@ Under ``CI=true`` (set by CI systems; ``.ci/run`` inherits it) a skipped test
 is reported as a failure: a test that did not run proves nothing, and bridge's
 tests must fail loudly when a service they need is missing, not skip.
 Expected failures (``xfail``) are not affected.
+
+Every bridge-api a test starts has its WebSocket server off (oslo.config
+reads ``OS_WEBSOCKET__BIND_PORT`` from the environment, over configuration
+files): its default port, 9000, would be shared by every test and every
+developer on the machine. Tests of the WebSocket API give a free port
+(tests/functional/server.py: ``BridgeAPI(..., websocket=True)``).
 """
 
 import os
 
 import pytest
+
+os.environ['OS_WEBSOCKET__BIND_PORT'] = '0'
 
 
 def _skips_fail() -> bool:

@@ -30,24 +30,29 @@ from bridge.api import subscription_validation
 from bridge.api import subscriptions
 from bridge.api import validation
 from bridge.storage.base import Storage
+from bridge.wakeups import Publisher
+from bridge.wakeups.base import NullPublisher
 
 
 def routes(storage: Storage, limits: validation.Limits,
            sub_limits: subscription_validation.SubscriptionLimits,
            sharing: share.Share,
-           quotas: bridge_quotas.Quotas) -> list[tuple[str, object]]:
+           quotas: bridge_quotas.Quotas,
+           wakeups: Publisher | None = None) -> list[tuple[str, object]]:
     """Every URI template of the API and the resource serving it. Queues
     and topics are served by the same resources (:mod:`.kinds` says how
-    they differ); claims and sharing exist for queues only."""
+    they differ); claims and sharing exist for queues only. ``wakeups`` is
+    told of each post (default: nobody)."""
+    wakeups = wakeups or NullPublisher()
     queue = '/v2/queues/{queue_name}'
     table: list[tuple[str, object]] = [
         ('/', home.Versions()),
-        ('/v2', home.HomeDocument()),
+        ('/v2', home.HomeDocument(limits.max_wait)),
         ('/v2/ping', home.Ping(storage)),
         ('/v2/health', home.Health(storage)),
         (queue + '/share', sharing),
         (queue + '/claims', claims.Collection(storage, limits)),
-        (queue + '/claims/{claim_id}', claims.Item(storage, limits)),
+        (queue + '/claims/{claim_id}', claims.Item(storage, limits, wakeups)),
     ]
     for kind in kinds.KINDS:
         # {queue_name} or {topic_name}; hooks.Gate hands either to the
@@ -61,7 +66,8 @@ def routes(storage: Storage, limits: validation.Limits,
             (item + '/stats', queues.Stats(storage, kind)),
             (item + '/purge', queues.Purge(storage, limits, kind)),
             (item + '/messages',
-             messages.Collection(storage, limits, kind, quotas=quotas)),
+             messages.Collection(storage, limits, kind, quotas=quotas,
+                                 wakeups=wakeups)),
             (item + '/messages/{message_id}', messages.Item(storage, kind)),
             (item + '/subscriptions',
              subscriptions.Collection(storage, limits, sub_limits, kind,
@@ -74,9 +80,11 @@ def routes(storage: Storage, limits: validation.Limits,
     return table
 
 
-def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
+def create_app(conf: cfg.ConfigOpts, storage: Storage,
+               wakeups: Publisher | None = None) -> falcon.App:
     """The falcon application serving Zaqar v2 over ``storage``. ``conf``
-    must have bridge's options registered (:func:`bridge.conf.register_opts`)."""
+    must have bridge's options registered (:func:`bridge.conf.register_opts`).
+    ``wakeups`` is told of each post (default: nobody)."""
     limits = validation.Limits.from_conf(conf)
     key = conf.signed_url.secret_key
     gate = hooks.Gate(auth.identifier(conf), policy.Authorizer(conf), key)
@@ -89,12 +97,13 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     sharing = share.Share(limits, key, conf.signed_url.default_expiry)
     quotas = bridge_quotas.Quotas(storage, conf)
     for path, resource in routes(storage, limits, sub_limits, sharing,
-                                 quotas):
+                                 quotas, wakeups):
         app.add_route(path, resource)
     return app
 
 
-def make_wsgi_app(conf: cfg.ConfigOpts, storage: Storage) -> auth.WSGIApp:
+def make_wsgi_app(conf: cfg.ConfigOpts, storage: Storage,
+                  wakeups: Publisher | None = None) -> auth.WSGIApp:
     """The application in its WSGI pipeline (:mod:`bridge.api.pipeline`):
-    what every server runs."""
-    return pipeline.build(create_app(conf, storage), conf, storage)
+    what every server runs. ``wakeups`` is told of each post."""
+    return pipeline.build(create_app(conf, storage, wakeups), conf, storage)

@@ -16,8 +16,15 @@ that grows past it, is refused with 413 before it is read, and the answer
 says ``Connection: close``: the unread rest of the body cannot be mistaken
 for the next request, and the client knows to open a new connection.
 
-Lifespan events start and stop the thread pool; at shutdown the pool
-finishes the requests it has already been handed.
+Long polls (:mod:`bridge.api.longpoll`): when the application parks a
+request (nothing to return, ``wait`` given), the connection waits on the
+event loop's :class:`~bridge.wakeups.hub.Hub` (no thread) for a wake-up of
+its queue, then the request runs again, until it finds something or its
+wait ends; a client that disconnects meanwhile is forgotten. At most
+``max_waiters`` are parked at once; beyond, the empty answer goes at once.
+
+Lifespan events start and stop the thread pool and the wake-up listener; at
+shutdown the pool finishes the requests it has already been handed.
 """
 
 from __future__ import annotations
@@ -31,12 +38,20 @@ from typing import Any, Awaitable, Callable, Iterable
 
 from oslo_log import log
 
+from bridge.api import longpoll
+from bridge.api import websocket
+from bridge.wakeups import Key, Listener
+from bridge.wakeups.hub import Hub
+
 LOG = log.getLogger(__name__)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+#: (status, headers, body) of a response.
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 _JSON = (b'content-type', b'application/json')
 _CLOSE = (b'connection', b'close')
@@ -58,8 +73,14 @@ class WSGIBridge:
     """ASGI application running ``app`` (WSGI) in ``threads`` threads once
     the whole body of a request is in memory."""
 
-    def __init__(self, app: WSGIApp, threads: int, max_body: int) -> None:
+    def __init__(self, app: WSGIApp, threads: int, max_body: int,
+                 wakeups: Listener | None = None,
+                 max_waiters: int = 0, keystone: bool = False) -> None:
         self._app = app
+        self._keystone = keystone
+        self._wakeups = wakeups
+        self.hub = Hub()
+        self._max_waiters = max_waiters
         self._threads = threads
         self._max_body = max_body
         self._pool: ThreadPoolExecutor | None = None
@@ -87,20 +108,67 @@ class WSGIBridge:
             await self._http(scope, receive, send)
         elif kind == 'lifespan':
             await self._lifespan(receive, send)
-        # Other kinds (websocket) are not served: returning without
-        # accepting makes the server refuse them.
+        elif kind == 'websocket':
+            await self._websocket(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive,
+                         send: Send) -> None:
+        """Zaqar's WebSocket API at ``/`` (:mod:`bridge.api.websocket`);
+        other paths are refused."""
+        if (await receive())['type'] != 'websocket.connect':
+            return
+        if scope.get('path', '/') not in ('', '/'):
+            await send({'type': 'websocket.close', 'code': 4004})
+            return
+        await send({'type': 'websocket.accept'})
+        connection = websocket.Connection(send, self.dispatch, self.hub,
+                                          self._keystone)
+        await connection.serve(receive)
+
+    async def dispatch(self, method: str, path: str, query: str,
+                       headers: dict[str, str], body: bytes
+                       ) -> tuple[int, dict[str, str], Any, dict[str, Any]]:
+        """Run one request built from its parts through the WSGI
+        application: (status, headers, parsed JSON or None, environ)."""
+        scope = {'method': method, 'path': path,
+                 'query_string': query.encode('latin-1'),
+                 'headers': [(k.lower().encode('latin-1'),
+                              v.encode('latin-1'))
+                             for k, v in headers.items()]
+                 + ([(b'content-type', b'application/json')] if body else [])}
+        environ = wsgi_environ(scope, body, self._threads > 1)
+        status, raw_headers, raw = await self.call(environ)
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        return (status, {k.decode('latin-1'): v.decode('latin-1')
+                         for k, v in raw_headers}, parsed, environ)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message['type'] == 'lifespan.startup':
                 self.pool()
+                await self.start_wakeups()
                 await send({'type': 'lifespan.startup.complete'})
             elif message['type'] == 'lifespan.shutdown':
+                if self._wakeups is not None:
+                    await self._wakeups.stop()
                 await asyncio.get_running_loop().run_in_executor(
                     None, self.shutdown)
                 await send({'type': 'lifespan.shutdown.complete'})
                 return
+
+    async def start_wakeups(self) -> None:
+        """Listen for wake-ups; long polls wait to their end without."""
+        if self._wakeups is None:
+            return
+        try:
+            await self._wakeups.start(self.hub.wake)
+        except OSError as exc:
+            LOG.error('Cannot receive wake-ups (%s): long polls will answer '
+                      'at the end of their wait', exc)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -111,13 +179,52 @@ class WSGIBridge:
         except ClientGone:
             return  # a partial body is never handed to the application
         environ = wsgi_environ(scope, body, self._threads > 1)
+        mark = self.hub.mark()
+        answer = await self.call(environ)
+        parked = longpoll.parked(environ)
+        if parked is not None:
+            waited = await self._long_poll(scope, body, receive, parked,
+                                           mark, answer)
+            if waited is None:
+                return  # the client left
+            answer = waited
+        await _respond(send, *answer)
+
+    async def call(self, environ: dict[str, Any]) -> Answer:
+        """Run the WSGI application on ``environ`` (inline or in the
+        pool)."""
         pool = self.pool()
         if pool is None:
-            status, headers, chunks = self._run(environ)
-        else:
-            status, headers, chunks = await asyncio.get_running_loop(
-            ).run_in_executor(pool, self._run, environ)
-        await _respond(send, status, headers, chunks)
+            return self._run(environ)
+        return await asyncio.get_running_loop().run_in_executor(
+            pool, self._run, environ)
+
+    async def _long_poll(self, scope: Scope, body: bytes, receive: Receive,
+                         first: tuple[int, Key], mark: int,
+                         answer: Answer) -> Answer | None:
+        """Re-run a parked request on each wake-up of its queue until it
+        is no longer parked or its wait ends; None if the client left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + first[0]
+        parked: tuple[int, Key] | None = first
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            while parked is not None:
+                if self.hub.parked >= self._max_waiters:
+                    break
+                woken = await self.hub.wait(parked[1], mark,
+                                            deadline - loop.time(), gone)
+                if gone.done():
+                    return None
+                if not woken:
+                    break
+                environ = wsgi_environ(scope, body, self._threads > 1)
+                mark = self.hub.mark()
+                answer = await self.call(environ)
+                parked = longpoll.parked(environ)
+        finally:
+            gone.cancel()
+        return answer
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         length = _content_length(scope['headers'])
@@ -142,8 +249,7 @@ class WSGIBridge:
             parts.append(chunk)
         return b''.join(parts)
 
-    def _run(self, environ: dict[str, Any]
-             ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def _run(self, environ: dict[str, Any]) -> Answer:
         """Call the WSGI application (in a pool thread)."""
         started: list[Any] = []
 
@@ -169,6 +275,12 @@ class WSGIBridge:
         return (int(status[:3]),
                 [(name.lower().encode('latin-1'), value.encode('latin-1'))
                  for name, value in headers], body)
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Return when the client closes the connection."""
+    while (await receive())['type'] != 'http.disconnect':
+        pass
 
 
 def _no_write(data: bytes) -> None:

@@ -6,14 +6,17 @@ import time
 
 import falcon
 
+from bridge.api import longpoll
 from bridge.api import validation
 from bridge.api import wire
 from bridge.storage.base import Storage
+from bridge.wakeups import Publisher
 
 
 class Collection:
     """``/v2/queues/{queue_name}/claims``: 201 with the claimed messages
-    and the claim's Location, or 204 when nothing is claimable."""
+    and the claim's Location, or 204 when nothing is claimable (after
+    waiting up to ``wait`` seconds for something to claim)."""
 
     rules = {'POST': 'claims:create'}
 
@@ -27,11 +30,13 @@ class Collection:
         limit = validation.int_param(
             req.get_param('limit'), 'limit', limits.default_messages_per_claim,
             1, limits.max_messages_per_claim_or_pop)
+        wait = longpoll.wait_param(req, limits)
         ttl, grace = validation.claim_params(wire.read_json(req, limits),
                                              limits)
         claim = self._storage.create_claim(req.context.owner, queue_name,
                                            ttl=ttl, grace=grace, limit=limit)
         if claim is None or not claim.messages:
+            longpoll.park(req, queue_name, wait)
             resp.status = falcon.HTTP_204
             return
         resp.location = req.path + '/' + claim.id
@@ -47,9 +52,11 @@ class Item:
     rules = {'GET': 'claims:get', 'PATCH': 'claims:update',
              'DELETE': 'claims:delete'}
 
-    def __init__(self, storage: Storage, limits: validation.Limits) -> None:
+    def __init__(self, storage: Storage, limits: validation.Limits,
+                 wakeups: Publisher) -> None:
         self._storage = storage
         self._limits = limits
+        self._wakeups = wakeups
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                queue_name: str, claim_id: str) -> None:
@@ -74,4 +81,6 @@ class Item:
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   queue_name: str, claim_id: str) -> None:
         self._storage.delete_claim(req.context.owner, queue_name, claim_id)
+        # Its messages can be claimed again: wake the claims waiting.
+        self._wakeups.publish([(req.context.owner, queue_name)])
         resp.status = falcon.HTTP_204

@@ -27,26 +27,35 @@ _RESOURCES = {
     'queue_stats': (_Q + '/stats', ['GET']),
     'queue_purge': (_Q + '/purge', ['POST']),
     'messages': (_Q + '/messages{?marker,limit,echo,include_claimed,'
-                      'include_delayed}', ['GET']),
+                      'include_delayed,wait}', ['GET']),
     'post_messages': (_Q + '/messages', ['POST']),
     'messages_by_ids': (_Q + '/messages{?ids}', ['GET', 'DELETE']),
     'messages_pop': (_Q + '/messages{?pop}', ['DELETE']),
     'message': (_Q + '/messages/{message_id}{?claim_id}', ['GET', 'DELETE']),
-    'post_claim': (_Q + '/claims{?limit}', ['POST']),
+    'post_claim': (_Q + '/claims{?limit,wait}', ['POST']),
     'claim': (_Q + '/claims/{claim_id}', ['GET', 'PATCH', 'DELETE']),
     'ping': ('/v2/ping', ['GET', 'HEAD']),
     'health': ('/v2/health', ['GET']),
 }
 
 
-def _home_document() -> bytes:
+#: Relations whose requests take ``wait`` (long polling).
+_LONG_POLL = ('messages', 'post_claim')
+_LONG_POLL_HINT = (
+    'Long polling: wait=N (0 to %d seconds) holds the request until a '
+    'message arrives in the queue, or answers the empty answer after N '
+    'seconds.')
+
+
+def _home_document(max_wait: int) -> bytes:
     resources = {}
     for rel, (template, methods) in _RESOURCES.items():
         key = 'href-template' if '{' in template else 'href'
-        resources['rel/' + rel] = {
-            key: template,
-            'hints': {'allow': methods,
-                      'formats': {'application/json': {}}}}
+        hints: dict[str, object] = {
+            'allow': methods, 'formats': {'application/json': {}}}
+        if rel in _LONG_POLL:
+            hints['long-polling'] = _LONG_POLL_HINT % max_wait
+        resources['rel/' + rel] = {key: template, 'hints': hints}
     return json.dumps({'resources': resources}, indent=2).encode()
 
 
@@ -68,7 +77,9 @@ class HomeDocument:
     ``/`` is public."""
 
     rules: dict[str, str] = {}
-    _body = _home_document()
+
+    def __init__(self, max_wait: int) -> None:
+        self._body = _home_document(max_wait)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.data = self._body

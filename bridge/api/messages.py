@@ -9,10 +9,13 @@ import falcon
 from bridge import quotas as bridge_quotas
 from bridge.api import errors
 from bridge.api import kinds
+from bridge.api import longpoll
 from bridge.api import validation
 from bridge.api import wire
 from bridge.storage.base import Storage
 from bridge.storage.models import NewMessage
+from bridge.wakeups import Publisher
+from bridge.wakeups.base import NullPublisher
 
 
 class Collection(kinds.Served):
@@ -24,10 +27,12 @@ class Collection(kinds.Served):
 
     def __init__(self, storage: Storage, limits: validation.Limits,
                  kind: kinds.Kind = kinds.QUEUE, *,
-                 quotas: bridge_quotas.Quotas) -> None:
+                 quotas: bridge_quotas.Quotas,
+                 wakeups: Publisher | None = None) -> None:
         self._storage = storage
         self._limits = limits
         self._quotas = quotas
+        self._wakeups = wakeups or NullPublisher()
         self.serve(kind)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response,
@@ -51,6 +56,7 @@ class Collection(kinds.Served):
         ids = self._storage.post_prepared(
             ctx.owner, queue_name, prepare, ctx.client_id,
             max_messages=quota.messages, max_queues=quota.queues)
+        self._wakeups.publish([(ctx.owner, queue_name)])
         resp.location = req.path + '?ids=' + ','.join(ids)
         wire.send(resp, {'resources': [req.path + '/' + i for i in ids]},
                   falcon.HTTP_201)
@@ -93,6 +99,7 @@ class Collection(kinds.Served):
 
     def _page(self, req: falcon.Request, queue_name: str) -> dict[str, Any]:
         limits = self._limits
+        wait = longpoll.wait_param(req, limits)
         params: dict[str, Any] = {'limit': validation.int_param(
             req.get_param('limit'), 'limit', limits.default_messages_per_page,
             1, limits.max_messages_per_page)}
@@ -102,6 +109,8 @@ class Collection(kinds.Served):
         page = self._storage.list_messages(
             req.context.owner, queue_name, marker=req.get_param('marker'),
             client_id=req.context.client_id, **params)
+        if not page.messages:
+            longpoll.park(req, queue_name, wait)
         links = []
         if page.messages and page.next_marker:
             links = wire.next_link(req.path,

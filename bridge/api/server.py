@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import errno
 import functools
+import multiprocessing
+import os
+import signal
 import socket
 import threading
 import time
@@ -25,8 +28,10 @@ from oslo_log import log
 
 from bridge import conf as bridge_conf
 from bridge import storage
+from bridge import wakeups
 from bridge.api import app
 from bridge.api import asgi
+
 
 LOG = log.getLogger(__name__)
 
@@ -103,27 +108,43 @@ def worker_app(args: Sequence[str]) -> asgi.WSGIBridge:
     line arguments as the main process."""
     from bridge.api import wsgi
     conf = wsgi.load_conf(args, cli_opts=CLI_OPTS)
-    wsgi_app = app.make_wsgi_app(conf, storage.from_conf(conf))
+    wsgi_app = app.make_wsgi_app(conf, storage.from_conf(conf),
+                                 wakeups.publisher(conf))
     return asgi.WSGIBridge(wsgi_app, api_threads(conf),
-                           conf.limits.max_request_body)
+                           conf.limits.max_request_body,
+                           wakeups.listener(conf),
+                           conf.api.max_waiters_per_worker,
+                           keystone=conf.auth_strategy == 'keystone')
 
 
-def build(conf: cfg.ConfigOpts, args: Sequence[str]) -> Any:
-    """A granian server (not started) for ``conf``; raises AddressInUse."""
+def websocket_address(conf: cfg.ConfigOpts) -> tuple[str, int]:
+    """(host, port) of the WebSocket API; port 0 means off."""
+    return (conf.websocket.bind_host or bind_address(conf)[0],
+            conf.websocket.bind_port)
+
+
+def build(conf: cfg.ConfigOpts, args: Sequence[str],
+          websockets: bool = False) -> Any:
+    """A granian server (not started) for ``conf``: the REST API, or with
+    ``websockets`` the WebSocket API; raises AddressInUse."""
     from granian.constants import Interfaces
     from granian.constants import Loops
     from granian.log import LogLevels
     from granian.server import Server
 
-    host, port = bind_address(conf)
+    host, port = (websocket_address(conf) if websockets
+                  else bind_address(conf))
     check_free(host, port)
     server = Server(
         'bridge.api.server:worker_app',
         address=host, port=port,
         interface=Interfaces.ASGI,
-        workers=api_workers(conf),
+        workers=conf.websocket.workers if websockets else api_workers(conf),
         loop=Loops.auto,  # uvloop (a requirement) when it imports
-        backpressure=conf.api.max_requests_per_worker,
+        # Parked long polls hold no thread: they do not count against
+        # max_requests_per_worker.
+        backpressure=(conf.api.max_requests_per_worker
+                      + conf.api.max_waiters_per_worker),
         workers_kill_timeout=conf.api.graceful_timeout,
         # A worker that dies (OOM killer, a crash) is replaced, as an
         # operator expects of a pre-fork server; the others keep serving.
@@ -131,8 +152,8 @@ def build(conf: cfg.ConfigOpts, args: Sequence[str]) -> Any:
         log_level=(LogLevels.debug if getattr(conf, 'debug', False)
                    else LogLevels.warning),
         log_dictconfig=_GRANIAN_LOGGING,
-        process_name='bridge-api',
-        websockets=False,
+        process_name='bridge-api-websocket' if websockets else 'bridge-api',
+        websockets=websockets,
     )
     return server
 
@@ -161,10 +182,35 @@ def serve(conf: cfg.ConfigOpts, args: Sequence[str],
     """Serve until SIGTERM/SIGINT. ``on_listening`` is called with the
     address once a worker accepts connections."""
     server = build(conf, args)
+    ws_server = None
+    if conf.websocket.bind_port:
+        ws_server = build(conf, args, websockets=True)
     host, port = bind_address(conf)
     address = display_address(host, port)
     server.on_startup(lambda: _when_listening(
         host, port, lambda: on_listening(address)))
     # A picklable loader: the workers parse the same arguments.
     loader = functools.partial(worker_app, list(args))
+    child = None
+    if ws_server is not None:
+        child = multiprocessing.get_context('fork').Process(
+            target=_serve_websockets, args=(ws_server, loader),
+            name='bridge-api-websocket')
+        child.start()
+    try:
+        server.serve(target_loader=loader, wrap_loader=False)
+    finally:
+        if child is not None:
+            _stop(child)
+
+
+def _serve_websockets(server: Any, loader: Callable[[], Any]) -> None:
+    """The WebSocket server's main process (a child of bridge-api's,
+    which stops it with SIGTERM)."""
     server.serve(target_loader=loader, wrap_loader=False)
+
+
+def _stop(child: Any) -> None:
+    if child.is_alive() and child.pid is not None:
+        os.kill(child.pid, signal.SIGTERM)
+    child.join()

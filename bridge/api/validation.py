@@ -76,6 +76,7 @@ class Limits:
     default_claim_grace: int
     max_request_body: int
     max_json_depth: int
+    max_wait: int
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Limits:

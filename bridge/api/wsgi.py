@@ -18,6 +18,7 @@ from oslo_log import log
 from bridge import conf as bridge_conf
 from bridge import logsafe
 from bridge import storage
+from bridge import wakeups
 from bridge.api import app
 from bridge.api import auth
 
@@ -54,4 +55,5 @@ def config_files_from_env() -> list[str] | None:
 def init_application() -> auth.WSGIApp:
     """Entry point ``wsgi_scripts``: the WSGI application of one worker."""
     conf = load_conf(config_files=config_files_from_env())
-    return app.make_wsgi_app(conf, storage.from_conf(conf))
+    return app.make_wsgi_app(conf, storage.from_conf(conf),
+                             wakeups.publisher(conf))

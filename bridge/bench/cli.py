@@ -6,6 +6,7 @@ each lives in its own module with ``add_arguments(parser)`` (which sets
     bridge-bench ingest [--count N] [--targets LIST] ...
     bridge-bench deliver [--rate N] [--duration S] [--subscribers LIST] ...
     bridge-bench slow-clients [--header-clients N] [--body-clients N] ...
+    bridge-bench push [--rate N] [--duration S] [--waiters N]
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from bridge.bench import api, deliver, ingest, slowclients
+from bridge.bench import api, deliver, ingest, push, slowclients
 from bridge.bench.procs import BenchError
 
 # name -> (module with add_arguments/run, one-line help)
@@ -29,6 +30,9 @@ SUBCOMMANDS = {
     'deliver': (deliver, 'Webhook deliveries/s and post-to-receipt latency '
                          'through bridge-notifier, 1/10/100 subscribers, '
                          'against a no-op deliverer.'),
+    'push': (push, 'From an event on RabbitMQ to a waiting client (long '
+                   'poll, WebSocket subscription), p50/p99 against the '
+                   'bus; waiters held and their memory.'),
     'slow-clients': (slowclients, 'Another tenant\'s latency while clients '
                                   'trickle headers and bodies to '
                                   'bridge-api.'),

@@ -48,6 +48,8 @@ from bridge import translation
 from bridge.listeners import ownership
 from bridge.listeners import tally as tally_mod
 from bridge.storage import base, errors, models
+from bridge.wakeups import Publisher
+from bridge.wakeups.base import NullPublisher
 
 LOG = log.getLogger(__name__)
 
@@ -118,8 +120,10 @@ class BridgeEndpoint:
                  dead_letter_queue: str, dead_letter_ttl: int,
                  max_queue_depth: int, requeue_delay: float,
                  ownership_grace: int = 86400,
+                 wakeups: Publisher | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.storage = storage
+        self.wakeups = wakeups or NullPublisher()
         self.rules = rules
         self.default_ttl = default_ttl
         self.dead_letter_project = dead_letter_project
@@ -186,6 +190,8 @@ class BridgeEndpoint:
                 evicted, rescued = self._store_one_by_one(posts, tally)
             except errors.Unavailable as exc:
                 return self._requeue(tally, len(notes), exc)
+        # Committed: wake the API's long polls and socket subscriptions.
+        self.wakeups.publish((p.project, p.queue) for p in posts)
         stored = sum(len(p.messages) for p in posts
                      if not self._is_dead_letter(p)) - rescued
         dead = sum(len(p.messages) for p in posts if self._is_dead_letter(p))

@@ -30,6 +30,8 @@ from oslo_messaging.notify import dispatcher as notify_dispatcher
 from bridge import conf as bridge_conf
 from bridge import storage as bridge_storage
 from bridge import translation
+from bridge import wakeups as bridge_wakeups
+from bridge.listeners import batching
 from bridge.listeners import broker
 from bridge.listeners import endpoint as bridge_endpoint
 from bridge.listeners import poolqueue
@@ -38,6 +40,7 @@ from bridge.metrics import server as metrics_server
 from bridge import startup
 from bridge.startup import StartupError
 from bridge.storage import errors as storage_errors
+from bridge.wakeups import Publisher
 
 LOG = log.getLogger(__name__)
 
@@ -65,7 +68,9 @@ def load_rules(conf: cfg.ConfigOpts) -> translation.Rules:
 
 
 def make_endpoint(conf: cfg.ConfigOpts, storage: Any,
-                  rules: translation.Rules) -> bridge_endpoint.BridgeEndpoint:
+                  rules: translation.Rules,
+                  wakeups: Publisher | None = None
+                  ) -> bridge_endpoint.BridgeEndpoint:
     lc = conf.listener
     return bridge_endpoint.BridgeEndpoint(
         storage, rules,
@@ -75,7 +80,8 @@ def make_endpoint(conf: cfg.ConfigOpts, storage: Any,
         dead_letter_ttl=lc.dead_letter_ttl,
         max_queue_depth=lc.max_queue_depth,
         requeue_delay=lc.requeue_delay,
-        ownership_grace=conf.translation.ownership_grace)
+        ownership_grace=conf.translation.ownership_grace,
+        wakeups=wakeups)
 
 
 def targets(conf: cfg.ConfigOpts) -> list[oslo_messaging.Target]:
@@ -93,11 +99,13 @@ def make_listeners(conf: cfg.ConfigOpts, endpoint: Any) -> list[Any]:
         transport = oslo_messaging.get_notification_transport(conf, url=url)
         dispatcher = notify_dispatcher.BatchNotificationDispatcher(
             [endpoint], None)
-        listeners.append(poolqueue.PoolNotificationServer(
+        listener = poolqueue.PoolNotificationServer(
             transport, targets(conf), dispatcher, executor='threading',
             allow_requeue=True, pool=conf.listener.pool,
             batch_size=conf.listener.batch_size,
-            batch_timeout=conf.listener.batch_timeout, queue_kind=kind))
+            batch_timeout=conf.listener.batch_timeout, queue_kind=kind)
+        batching.install(listener, conf.listener.batch_linger)
+        listeners.append(listener)
     return listeners
 
 
@@ -120,7 +128,9 @@ class ListenerService:
         self.conf = conf
         self.storage = bridge_storage.from_conf(conf)
         self.storage.ensure_schema()
-        self.endpoint = make_endpoint(conf, self.storage, load_rules(conf))
+        self.wakeups = bridge_wakeups.publisher(conf)
+        self.endpoint = make_endpoint(conf, self.storage, load_rules(conf),
+                                      self.wakeups)
         self.listeners = make_listeners(conf, self.endpoint)
         self._stopped = threading.Event()
 
@@ -141,6 +151,7 @@ class ListenerService:
         for listener in self.listeners:
             listener.wait()
         self.storage.close()
+        self.wakeups.close()
         LOG.info('Listener stopped: %s', self.endpoint.counters.snapshot())
 
     def wait(self) -> None:

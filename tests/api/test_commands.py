@@ -169,12 +169,13 @@ def test_server_follows_api_options_and_command_line() -> None:
          default_config_files=[])
     conf.set_override('workers', 3, group='api')
     conf.set_override('max_requests_per_worker', 16, group='api')
+    conf.set_override('max_waiters_per_worker', 100, group='api')
     conf.set_override('graceful_timeout', 7, group='api')
     server = api_server.build(conf, [])
     assert (server.bind_addr, server.bind_port) == (
         '127.0.0.1', conf.bind_port)
     assert (server.workers, server.backpressure,
-            server.workers_kill_timeout) == (3, 16, 7)
+            server.workers_kill_timeout) == (3, 16 + 100, 7)
     assert api_server.display_address('::1', 9999) == '[::1]:9999'
 
 

@@ -25,6 +25,15 @@ def test_home_document_is_json_home(api: Api) -> None:
         assert 'rel/post_claim' in resources
 
 
+def test_home_document_offers_long_polling_on_messages_and_claims(
+        api: Api) -> None:
+    resources = api.get('/v2').json['resources']
+    for rel in ('rel/messages', 'rel/post_claim'):
+        assert 'wait' in resources[rel]['href-template']
+        assert 'Long polling' in resources[rel]['hints']['long-polling']
+        assert '0 to 20 seconds' in resources[rel]['hints']['long-polling']
+
+
 def test_only_the_version_list_needs_no_client_id(api: Api) -> None:
     assert api.client.simulate_get('/').status_code == 300
     for path in ('/v2', '/v2/ping', '/v2/health'):

@@ -77,6 +77,27 @@ def test_busy_port_ends_bridge_api_with_one_clear_line(
     assert 'serving on' not in done.stdout + done.stderr
 
 
+def test_busy_websocket_port_ends_bridge_api_with_one_clear_line(
+        tmp_path: pathlib.Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        ws_port = taken.getsockname()[1]
+        with socket.socket() as free:
+            free.bind(('127.0.0.1', 0))
+            port = free.getsockname()[1]
+        done = subprocess.run(
+            [str(BIN / 'bridge-api'), '--bind-port', str(port),
+             '--config-file', str(write_conf(
+                 tmp_path / 'bridge.conf',
+                 '[DEFAULT]\nstate_path = %s\n' % tmp_path))],
+            capture_output=True, text=True, timeout=60,
+            env=dict(os.environ, OS_WEBSOCKET__BIND_PORT=str(ws_port)))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        'bridge-api: cannot listen: 127.0.0.1:%d is already in use' % ws_port]
+
+
 def test_second_bridge_api_on_the_same_port_fails_instead_of_sharing_it(
         tmp_path: pathlib.Path, servers: list[Server]) -> None:
     """granian binds with SO_REUSEPORT; without the check the second
@@ -201,3 +222,41 @@ def test_every_request_gets_a_fresh_body_stream(
     listed = session.get(queue + '/messages', params={'echo': 'true'},
                          timeout=10).json()
     assert [m['body'] for m in listed['messages']] == [0, 1, 2, 3, 4]
+
+
+def test_sigterm_to_bridge_api_also_stops_its_websocket_server(
+        tmp_path: pathlib.Path, servers: list[Server]) -> None:
+    """Only the main process gets the signal (as from systemd with
+    KillMode=mixed, or kill PID): the WebSocket server it started goes
+    too."""
+    ws_port = free_port_here()
+    conf_file = write_conf(tmp_path / 'bridge.conf', (
+        '[DEFAULT]\nstate_path = %s\n' % (tmp_path / 'state')))
+    server = Server(['--config-file', str(conf_file)], tmp_path,
+                    env=dict(os.environ, OS_WEBSOCKET__BIND_PORT=str(ws_port)))
+    servers.append(server)
+    server.wait_ready()
+    deadline = time.monotonic() + 60
+    while not _listening(ws_port):
+        assert time.monotonic() < deadline, server.log.read_text()
+        time.sleep(0.1)
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(30) == 0
+    deadline = time.monotonic() + 30
+    while _listening(ws_port):
+        assert time.monotonic() < deadline, 'the WebSocket server is left'
+        time.sleep(0.1)
+
+
+def free_port_here() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=1):
+            return True
+    except OSError:
+        return False

@@ -56,7 +56,7 @@ def keystone_api(tmp_path_factory: pytest.TempPathFactory, keystone: Keystone,
     """A running ``bridge-api`` with ``auth_strategy = keystone``: requests
     pass keystonemiddleware's auth_token, which validates every token with
     the real Keystone (its token cache is off, so a revoked token is refused
-    at once)."""
+    at once). Its WebSocket API listens too (``ws_url``)."""
     workdir = tmp_path_factory.mktemp('bridge-keystone')
     options = sqlite_options(workdir)
     options['DEFAULT']['auth_strategy'] = 'keystone'
@@ -74,6 +74,6 @@ def keystone_api(tmp_path_factory: pytest.TempPathFactory, keystone: Keystone,
         'http_request_max_retries': '0',
     }
     options['signed_url'] = {'secret_key': SIGNED_URL_KEY}
-    server = BridgeAPI(workdir, options).start()
+    server = BridgeAPI(workdir, options, websocket=True).start()
     yield server
     server.stop()

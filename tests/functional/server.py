@@ -44,10 +44,14 @@ class BridgeAPI:
     """One ``bridge-api --config-file F --bind-port P`` subprocess."""
 
     def __init__(self, workdir: pathlib.Path,
-                 options: dict[str, dict[str, str]]) -> None:
+                 options: dict[str, dict[str, str]],
+                 websocket: bool = False) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}'
+        #: The WebSocket API's port (0: off) and URL.
+        self.ws_port = free_port() if websocket else 0
+        self.ws_url = f'ws://127.0.0.1:{self.ws_port}/'
         self.config_file = workdir / 'bridge.conf'
         self.log_file = workdir / 'bridge-api.log'
         self._options = options
@@ -60,7 +64,9 @@ class BridgeAPI:
                 [bridge_api_executable(), '--config-file', str(self.config_file),
                  '--bind-port', str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=self.workdir)
+                start_new_session=True, cwd=self.workdir,
+                env=dict(os.environ,
+                         OS_WEBSOCKET__BIND_PORT=str(self.ws_port)))
         try:
             self._wait_until_answering()
         except BaseException:
@@ -93,6 +99,15 @@ class BridgeAPI:
         with open(self.config_file, 'w') as f:
             parser.write(f)
 
+    def _websocket_listening(self) -> bool:
+        if not self.ws_port:
+            return True
+        try:
+            with socket.create_connection(('127.0.0.1', self.ws_port), timeout=2):
+                return True
+        except OSError:
+            return False
+
     def _wait_until_answering(self) -> None:
         """Until GET /v2/ping gets any HTTP answer below 500 (in keystone
         mode an unauthenticated ping may rightly answer 401)."""
@@ -106,7 +121,7 @@ class BridgeAPI:
                                    f'during start-up:\n{self.log_tail()}')
             try:
                 resp = requests.get(self.url + '/v2/ping', headers=headers, timeout=2)
-                if resp.status_code < 500:
+                if resp.status_code < 500 and self._websocket_listening():
                     return
                 last_error = f'HTTP {resp.status_code}'
             except requests.RequestException as exc:

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import hypothesis
+import pytest
 import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
+from tests.functional.conftest import sqlite_options
 from tests.functional.server import BridgeAPI
 
 from .support import PATCH_MEDIA_TYPE, SPEC_PATH
@@ -42,16 +44,29 @@ schema = schemathesis.openapi.from_path(SPEC_PATH)
 schema.config.generation.update(modes=['positive', 'negative'],
                                 max_examples=FUZZ_EXAMPLES, database='none')
 
+@pytest.fixture(scope='module')
+def fuzz_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeAPI]:
+    """A noauth bridge-api whose long polls last at most 1 s (``[limits]
+    max_wait``): a documented ``wait`` of up to 20 s on an empty queue would
+    outlast the fuzz's 10 s client timeout; longer ones are refused with
+    the documented 400."""
+    workdir = tmp_path_factory.mktemp('bridge-fuzz')
+    options = sqlite_options(workdir)
+    options['limits'] = {'max_wait': '1'}
+    server = BridgeAPI(workdir, options).start()
+    yield server
+    server.stop()
+
 
 @schema.parametrize()
 @SETTINGS
 def test_every_operation_answers_as_documented(
-        case: schemathesis.Case, noauth_api: BridgeAPI) -> None:
-    case.call_and_validate(base_url=noauth_api.url, timeout=10, checks=CHECKS)
+        case: schemathesis.Case, fuzz_api: BridgeAPI) -> None:
+    case.call_and_validate(base_url=fuzz_api.url, timeout=10, checks=CHECKS)
 
 
 def test_sequences_along_the_documented_links_answer_as_documented(
-        noauth_api: BridgeAPI) -> None:
+        fuzz_api: BridgeAPI) -> None:
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
             # Each sequence starts in a new, empty project, so that replaying
@@ -60,7 +75,7 @@ def test_sequences_along_the_documented_links_answer_as_documented(
                             'Client-ID': str(uuid.uuid4())}
 
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-            return {'base_url': noauth_api.url, 'timeout': 10,
+            return {'base_url': fuzz_api.url, 'timeout': 10,
                     'headers': self.headers}
 
         def validate_response(self, response: Any, case: schemathesis.Case,

@@ -265,12 +265,17 @@ def test_post_config_writes_bridge_conf_for_keystone_mysql_and_rabbit(
     assert not conf.has_option('api', 'threads')
     assert 'write_uwsgi_config' not in names(calls)
 
-    # Keystone: service user, "messaging" service and endpoint.
+    # Keystone: service user, "messaging" service and endpoint, and the
+    # WebSocket API's "messaging-websocket" ones.
     assert ['create_service_user', 'bridge'] in calls
     assert [c[:3] for c in calls if c[0] == 'get_or_create_service'] == [
-        ['get_or_create_service', 'bridge', 'messaging']]
+        ['get_or_create_service', 'bridge', 'messaging'],
+        ['get_or_create_service', 'bridge-websocket', 'messaging-websocket']]
     assert ['get_or_create_endpoint', 'messaging', 'RegionOne',
             'http://10.0.0.5:8888'] in calls
+    assert ['get_or_create_endpoint', 'messaging-websocket', 'RegionOne',
+            'ws://10.0.0.5:9000'] in calls
+    assert conf['websocket']['bind_port'] == '9000'
 
     # Database, then the schema.
     order = names(calls)
