@@ -47,6 +47,7 @@ import abc
 from typing import Any, Callable, Sequence
 
 from bridge.storage import errors
+from bridge.storage.catalog import Catalog
 from bridge.storage.models import (Claim, DeliveryOutcome, Message,
                                   MessagePage, NewMessage, Post, QueueStats,
                                   Subscription)
@@ -78,6 +79,12 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    def catalog(self) -> Catalog:
+        """The pool catalog kept in this backend's database (see
+        :mod:`bridge.storage.catalog`); :meth:`ensure_schema` creates it.
+        Only the default [storage] url backend's catalog is used."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     def sweep(self, now: float | None = None) -> int:

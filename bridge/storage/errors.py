@@ -47,3 +47,21 @@ class Invalid(StorageError):
 class Unavailable(StorageError):
     """The backend cannot be reached or did not answer in time. Callers may
     retry; nothing was written."""
+
+
+class PoolNotFound(NotFound):
+    """No pool of that name is registered."""
+
+
+class FlavorNotFound(NotFound):
+    """No flavor of that name is registered."""
+
+
+class NoPoolForFlavor(Invalid):
+    """A queue asked (``_flavor``) for a flavor that does not exist or has
+    no pool taking new queues (weight above 0)."""
+
+
+class DeadLetterQueueElsewhere(Conflict):
+    """A queue names a ``_dead_letter_queue`` that lives on another pool:
+    dead letters move inside one backend, so the two must share a pool."""

@@ -31,6 +31,7 @@ from bridge.storage.models import (Claim, DeliveryOutcome, Message,
                                    MessagePage, NewMessage, QueueStats,
                                    Subscription)
 from bridge.storage.mongodb import connection
+from bridge.storage.mongodb.catalog import MongoCatalog
 from bridge.storage.mongodb import documents as docs
 from bridge.storage.mongodb.claims import Claims
 from bridge.storage.mongodb.connection import unavailable_on_failure
@@ -58,6 +59,7 @@ class MongoStorage(base.Storage):
         self._messages = Messages(self._cols, seq, dedup, self._claims)
         self._subs = Subscriptions(self._db['subscriptions'],
                                    self._cols.queues)
+        self._catalog = MongoCatalog(self._db)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -65,6 +67,10 @@ class MongoStorage(base.Storage):
     def ensure_schema(self) -> None:
         connection.ensure_indexes(self._cols)
         self._subs.ensure_indexes()
+        self._catalog.ensure_indexes()
+
+    def catalog(self) -> MongoCatalog:
+        return self._catalog
 
     @unavailable_on_failure
     def health(self) -> None:

@@ -15,6 +15,7 @@ import time
 from typing import Any, Sequence
 
 from bridge.storage import base, errors, models
+from bridge.storage.sql import catalog as sql_catalog
 from bridge.storage.sql import claims as sql_claims
 from bridge.storage.sql import engine as sql_engine
 from bridge.storage.sql import executor
@@ -57,11 +58,15 @@ class SqlStorage(base.Storage):
         self._tx = transactor.Transactor(sql_engine.make_engine(url, opts),
                                          opts)
         self._metadata = guarded.MetadataCache()
+        self._catalog = sql_catalog.SqlCatalog(self._tx)
 
     # -- lifecycle ---------------------------------------------------------
 
     def ensure_schema(self) -> None:
         self._tx.ensure_schema(metadata)
+
+    def catalog(self) -> sql_catalog.SqlCatalog:
+        return self._catalog
 
     def health(self) -> None:
         self._tx.autocommit(lambda conn: conn.exec_driver_sql('SELECT 1'))
