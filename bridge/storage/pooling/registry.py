@@ -206,7 +206,7 @@ class Registry:
                    for name, doc in self.catalog.entries(records.POOLS)}
         missing = [name for name in pool_list if name not in current]
         if missing:
-            raise errors.PoolNotFound('pool %s does not exist' % missing[0])
+            raise errors.PoolNotFound(missing[0])
         for name, pool in current.items():
             wanted = flavor if name in pool_list else (
                 None if pool.flavor == flavor else pool.flavor)
