@@ -166,3 +166,10 @@ def test_a_dead_letter_queue_must_share_its_queues_pool(
         '_flavor': 'fa', '_dead_letter_queue': 'dead'}), 409)
     assert admin.put('/v2/queues/src2', json={
         '_flavor': 'fb', '_dead_letter_queue': 'dead'}).status_code == 201
+
+
+def test_a_queue_naming_an_unknown_flavor_is_refused_even_without_pools(
+        api: Api) -> None:
+    assert_error(api.put('/v2/queues/q', json={'_flavor': 'gold'}), 400)
+    assert_error(api.put('/v2/queues/q', json={'_flavor': 7}), 400)
+    assert api.put('/v2/queues/q', json={'_flavor': None}).status_code == 201

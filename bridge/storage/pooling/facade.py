@@ -95,6 +95,9 @@ class PooledStorage(base.Storage):
         """The backend of a call that may create the queue; places the
         queue first if it has no placement."""
         if not self.registry.pools():
+            flavor = (metadata or {}).get('_flavor')
+            if isinstance(flavor, str):
+                self.registry.choose(flavor)  # refuses: no pool at all
             return self._default
         pool = self._recorded(project, queue)
         if pool is None:
