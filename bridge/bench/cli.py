@@ -5,6 +5,7 @@ each lives in its own module with ``add_arguments(parser)`` (which sets
     bridge-bench api [--duration S] [--connections N] [--targets LIST] ...
     bridge-bench ingest [--count N] [--targets LIST] ...
     bridge-bench deliver [--rate N] [--duration S] [--subscribers LIST] ...
+    bridge-bench pooling [--count N] [--rounds N] [--backends LIST] ...
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from bridge.bench import api, deliver, ingest
+from bridge.bench import api, deliver, ingest, pooling
 from bridge.bench.procs import BenchError
 
 # name -> (module with add_arguments/run, one-line help)
@@ -28,6 +29,8 @@ SUBCOMMANDS = {
     'deliver': (deliver, 'Webhook deliveries/s and post-to-receipt latency '
                          'through bridge-notifier, 1/10/100 subscribers, '
                          'against a no-op deliverer.'),
+    'pooling': (pooling, 'Storage calls/s through the pooling facade (no '
+                         'pools; queue on a pool) against the bare driver.'),
 }
 
 
