@@ -228,3 +228,39 @@ def test_a_pool_holding_queues_cannot_be_deleted(
     assert store.catalog().placement(project, 'q') is None
     with pytest.raises(errors.PoolNotFound):
         store.registry.get_pool(pool)
+
+
+def test_pools_of_every_driver_hold_queues_side_by_side(
+        tmp_path: pathlib.Path, project: str,
+        names: Callable[[str], str]) -> None:
+    """One catalog (SQLite) with a pool of each driver, a flavor per pool:
+    each flavored queue lives in its pool's database and works there."""
+    from .conftest import _create_sql_database, backend_url
+    conf = make_conf()
+    default = from_url('sqlite:///%s/catalog.sqlite' % tmp_path, conf)
+    default.ensure_schema()
+    store = pooling.wrap(default, conf)
+    try:
+        for backend in ('postgresql', 'mariadb', 'mongodb'):
+            url = backend_url(backend, str(tmp_path))
+            _create_sql_database(backend, url)
+            pool = names(backend)
+            assert store.registry.create_pool(catalog.Pool(pool, url, 1))
+            store.registry.put_flavor(catalog.Flavor(pool), [pool])
+            store.create_queue(project, backend, {'_flavor': pool})
+            store.post_messages(project, backend, [new(backend)])
+            assert store.catalog().placement(project, backend) == pool
+            direct = store.registry.driver(pool)
+            assert [m.body for m in direct.list_messages(
+                project, backend).messages] == [backend]
+            claim = store.create_claim(project, backend, ttl=60, grace=60,
+                                       limit=5)
+            assert claim is not None
+            store.delete_messages(project, backend,
+                                  [m.id for m in claim.messages],
+                                  claim_ids=[claim.id])
+            assert store.queue_stats(project, backend).total == 0
+        assert [name for name, _ in store.list_queues(project)] == [
+            'mariadb', 'mongodb', 'postgresql']
+    finally:
+        store.close()
