@@ -114,7 +114,7 @@ def test_a_queue_placed_by_one_process_is_found_there_by_another(
         names: Callable[[str], str]) -> None:
     one, other = facade(), facade()
     pool = names('p')
-    add_pool(one, tmp_path, pool)
+    add_pool(one, tmp_path, pool, weight=BIG)
     one.post_messages(project, 'q', [new('hello')])
     assert one.catalog().placement(project, 'q') == pool
     assert [m.body for m in other.list_messages(project, 'q').messages] == [
