@@ -12,7 +12,8 @@ path is one of the paths or below one (``.../messages`` covers
 ``.../messages/ID``), the expiry has not passed and the signature matches.
 The project of the request is the signed project: a signature can grant
 nothing in another project, and nothing outside the signed paths, which all
-name one queue (:data:`_PATH_RE`).
+name one queue (:data:`_PATH_RE`), or one topic subscription's
+confirmation.
 
 Where bridge issues grants: ``POST /v2/queues/{name}/share`` (the paths
 ``messages``, ``subscriptions`` and/or ``claims`` of that queue) and the
@@ -43,8 +44,12 @@ METHODS = frozenset(('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'))
 RESOURCES = frozenset(('messages', 'subscriptions', 'claims'))
 #: The one header whose presence makes a request a signed one.
 SIGNATURE_ENVIRON_KEY = 'HTTP_URL_SIGNATURE'
-_PATH_RE = re.compile(r'^/v2/queues/[a-zA-Z0-9_\-.]{1,64}/(?:messages|claims'
-                      r'|subscriptions(?:/[0-9a-zA-Z_\-]{1,64}/confirm)?)$')
+# A topic's only signed path is a subscription's confirmation (Zaqar has
+# no share for topics).
+_PATH_RE = re.compile(r'^/v2/(?:queues/[a-zA-Z0-9_\-.]{1,64}/(?:messages|claims'
+                      r'|subscriptions(?:/[0-9a-zA-Z_\-]{1,64}/confirm)?)'
+                      r'|topics/[a-zA-Z0-9_\-.]{1,64}/subscriptions'
+                      r'/[0-9a-zA-Z_\-]{1,64}/confirm)$')
 _EXPIRES_RE = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:'
                          r'[0-9]{2}$')
 _SIGNATURE_RE = re.compile(r'^[0-9a-f]{64}$')
@@ -81,7 +86,7 @@ def grant(paths: list[str] | tuple[str, ...], methods: list[str] |
     if not paths or not all(isinstance(p, str) and _PATH_RE.match(p)
                             for p in paths):
         raise ValueError('the paths must be queue resource paths')
-    if len({p.split('/')[3] for p in paths}) != 1:
+    if len({tuple(p.split('/')[2:4]) for p in paths}) != 1:
         raise ValueError('the paths must all name one queue')
     if not methods or not all(m in METHODS for m in methods):
         raise ValueError('the methods must be among %s'

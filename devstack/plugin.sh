@@ -13,7 +13,8 @@
 #   unstack            stop_bridge
 #   clean              cleanup_bridge
 #
-# Services: bridge-api (uwsgi), bridge-listener, bridge-notifier. Settings
+# Services: bridge-api (its own granian server), bridge-listener,
+# bridge-notifier. Settings
 # and their defaults are in devstack/settings; see devstack/README.md.
 
 # Save trace setting
@@ -21,7 +22,6 @@ _XTRACE_BRIDGE=$(set +o | grep xtrace)
 set +o xtrace
 
 BRIDGE_BIN_DIR=$(get_python_exec_prefix)
-BRIDGE_UWSGI=$BRIDGE_BIN_DIR/bridge-wsgi-api
 BRIDGE_SERVICES=(bridge-api bridge-listener bridge-notifier)
 
 
@@ -88,32 +88,35 @@ function _bridge_notify {
     _bridge_set "$file" oslo_messaging_notifications transport_url "$(_bridge_transport_url)"
 }
 
-# pbr writes the wsgi_scripts entry point (bridge-wsgi-api) only for
-# regular installs; setup_develop installs in editable mode, without it.
-function _bridge_ensure_wsgi_script {
-    if [[ -f "$BRIDGE_UWSGI" ]]; then
+# _bridge_rabbit_like_services: bridge's [oslo_messaging_rabbit]
+# rabbit_quorum_queue and amqp_durable_queues as the first configured
+# service has them. bridge's pool queue is durable whatever they say (a
+# quorum queue when rabbit_quorum_queue is on); they decide how bridge
+# creates an exchange no service has declared yet, which must be the way
+# the services declare it.
+function _bridge_rabbit_like_services {
+    local file option value
+    for file in "$NOVA_CONF" "${CINDER_CONF:-}" "${NEUTRON_CONF:-}" \
+            "${GLANCE_API_CONF:-}" "${HEAT_CONF:-}" "${KEYSTONE_CONF:-}"; do
+        [[ -n "$file" && -f "$file" ]] || continue
+        for option in rabbit_quorum_queue amqp_durable_queues; do
+            value=$(iniget "$file" oslo_messaging_rabbit "$option")
+            if [[ -n "$value" ]]; then
+                iniset "$BRIDGE_CONF" oslo_messaging_rabbit "$option" "$value"
+            fi
+        done
         return 0
-    fi
-    cat >"$BRIDGE_UWSGI" <<EOF
-#!$BRIDGE_BIN_DIR/python
-# bridge-wsgi-api, written by the bridge devstack plugin (the same entry
-# point as setup.cfg's wsgi_scripts).
-from bridge.api.wsgi import init_application
-
-application = init_application()
-EOF
-    chmod 755 "$BRIDGE_UWSGI"
+    done
 }
 
-function _bridge_write_uwsgi_config {
-    local listen=$BRIDGE_SERVICE_LISTEN_ADDRESS
-    if [[ "$listen" == *:* ]]; then
-        listen="[$listen]"
+# [api] workers/threads when set in local.conf; else bridge-api's defaults.
+function _bridge_api_concurrency {
+    if [[ -n "$BRIDGE_API_WORKERS" ]]; then
+        iniset "$BRIDGE_CONF" api workers "$BRIDGE_API_WORKERS"
     fi
-    write_uwsgi_config "$BRIDGE_UWSGI_CONF" "$BRIDGE_UWSGI" "/messaging" \
-        "$listen:$BRIDGE_SERVICE_PORT"
-    iniset "$BRIDGE_UWSGI_CONF" uwsgi env "BRIDGE_CONFIG_FILE=$BRIDGE_CONF"
-    iniset "$BRIDGE_UWSGI_CONF" uwsgi threads "$BRIDGE_API_THREADS"
+    if [[ -n "$BRIDGE_API_THREADS" ]]; then
+        iniset "$BRIDGE_CONF" api threads "$BRIDGE_API_THREADS"
+    fi
 }
 
 # With Nova's "both" format every instance event comes twice: keep the
@@ -127,16 +130,13 @@ function _bridge_drop_legacy_nova {
 # Entry points
 # ------------
 
-# install_bridge: bridge from $BRIDGE_DIR, and uwsgi for the API.
+# install_bridge: bridge from $BRIDGE_DIR (its requirements bring granian,
+# the HTTP server bridge-api runs).
 function install_bridge {
     setup_develop "$BRIDGE_DIR"
-    if is_service_enabled bridge-api; then
-        pip_install uwsgi
-        _bridge_ensure_wsgi_script
-    fi
 }
 
-# configure_bridge: $BRIDGE_CONF, the rules file and the uwsgi config.
+# configure_bridge: $BRIDGE_CONF and the rules file.
 function configure_bridge {
     sudo install -d -o "$STACK_USER" -m 755 "$BRIDGE_CONF_DIR"
     sudo install -d -o "$STACK_USER" -m 750 "$BRIDGE_STATE_PATH"
@@ -156,8 +156,11 @@ function configure_bridge {
     fi
     iniset "$BRIDGE_CONF" api bind_host "$BRIDGE_SERVICE_LISTEN_ADDRESS"
     iniset "$BRIDGE_CONF" api bind_port "$BRIDGE_SERVICE_PORT"
+    _bridge_api_concurrency
     iniset "$BRIDGE_CONF" listener rules_file "$BRIDGE_RULES_FILE"
     iniset "$BRIDGE_CONF" listener workers "$BRIDGE_LISTENER_WORKERS"
+    iniset "$BRIDGE_CONF" listener pool_queue_type "$BRIDGE_POOL_QUEUE_TYPE"
+    _bridge_rabbit_like_services
     if is_service_enabled key keystone; then
         iniset "$BRIDGE_CONF" DEFAULT auth_strategy keystone
         configure_keystone_authtoken_middleware "$BRIDGE_CONF" bridge
@@ -165,10 +168,6 @@ function configure_bridge {
         iniset "$BRIDGE_CONF" DEFAULT auth_strategy noauth
     fi
     setup_logging "$BRIDGE_CONF"
-
-    if is_service_enabled bridge-api; then
-        _bridge_write_uwsgi_config
-    fi
 }
 
 # create_bridge_accounts: the service user, the "messaging" service and
@@ -233,7 +232,7 @@ function init_bridge {
 
 function start_bridge {
     if is_service_enabled bridge-api; then
-        run_process bridge-api "$BRIDGE_BIN_DIR/uwsgi --procname-prefix bridge-api --ini $BRIDGE_UWSGI_CONF"
+        run_process bridge-api "$BRIDGE_BIN_DIR/bridge-api --config-file $BRIDGE_CONF"
     fi
     if is_service_enabled bridge-listener; then
         run_process bridge-listener "$BRIDGE_BIN_DIR/bridge-listener --config-file $BRIDGE_CONF"
@@ -257,7 +256,6 @@ function stop_bridge {
 }
 
 function cleanup_bridge {
-    remove_uwsgi_config "$BRIDGE_UWSGI_CONF" "$BRIDGE_UWSGI"
     sudo rm -rf "$BRIDGE_STATE_PATH" "$BRIDGE_CONF_DIR"
 }
 

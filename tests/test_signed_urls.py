@@ -111,3 +111,17 @@ def test_a_confirmation_grant_covers_only_its_subscription():
                  '/v2/queues/q/subscriptions'):
         with pytest.raises(signed_urls.Refused):
             verify(h, 'PUT', path)
+
+
+def test_a_topic_can_be_signed_for_a_subscription_confirmation_only():
+    g = grant(paths=['/v2/topics/t/subscriptions/s1/confirm'],
+              methods=['PUT'])
+    h = headers_of(g)
+    assert verify(h, 'PUT', '/v2/topics/t/subscriptions/s1/confirm') == 'p1'
+    with pytest.raises(signed_urls.Refused):
+        verify(h, 'PUT', '/v2/queues/t/subscriptions/s1/confirm')
+    for paths in (['/v2/topics/t/messages'], ['/v2/topics/t/subscriptions'],
+                  ['/v2/topics/t/subscriptions/s1/confirm',
+                   '/v2/queues/t/subscriptions/s1/confirm']):
+        with pytest.raises(ValueError):
+            grant(paths=paths, methods=['PUT'])

@@ -121,8 +121,6 @@ transport_url = $TRANSPORT_URL
 [api]
 bind_host = 127.0.0.1
 bind_port = $API_PORT
-workers = 1
-threads = 4
 
 [listener]
 pool = $POOL

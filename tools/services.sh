@@ -12,6 +12,10 @@
 #                               fernet tokens, admin/bridge-test-admin
 #                               (tools/start-keystone.sh)
 #
+# The rabbitmq-server package is installed in every case: the broker-restart
+# test (tests/listeners/test_broker_restart.py) starts and restarts a private
+# RabbitMQ node of its own from it, on free ports, never the one on 5672.
+#
 # Idempotent: a second run only checks. Missing Debian packages are installed
 # (needs root; "apt-get update" runs once, and only when something is
 # missing). Every wait is bounded; when a service cannot be made to answer the
@@ -76,10 +80,10 @@ ensure_packages() {
 rabbit_ready() { port_open 5672 && timeout 15 rabbitmqctl await_startup --timeout 10; }
 
 ensure_rabbitmq() {
+    ensure_packages rabbitmq-server
     if [ -n "${BRIDGE_TEST_RABBIT_URL:-}" ]; then
         status rabbitmq "external (BRIDGE_TEST_RABBIT_URL is set), not managed"; return
     fi
-    ensure_packages rabbitmq-server
     local started=""
     if ! port_open 5672; then
         echo "services: starting rabbitmq-server"

@@ -1,22 +1,29 @@
 """The REST API application: the one route table (:func:`routes`).
 
 :func:`create_app` builds the falcon application for a configuration and a
-storage; :func:`make_wsgi_app` adds the authentication pipeline chosen by
-``[DEFAULT] auth_strategy`` and is what servers run.
+storage; :func:`make_wsgi_app` wraps it in the WSGI pipeline
+(:mod:`bridge.api.pipeline`: request ids, access log, CORS, healthcheck,
+authentication) and is what servers run.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 from oslo_config import cfg
 
+from bridge import quotas as bridge_quotas
+from bridge.api import accesslog
 from bridge.api import auth
 from bridge.api import claims
 from bridge.api import errors
 from bridge.api import flavors
 from bridge.api import home
 from bridge.api import hooks
+from bridge.api import kinds
 from bridge.api import messages
+from bridge.api import pipeline
 from bridge.api import policy
 from bridge.api import pools
 from bridge.api import queues
@@ -30,13 +37,15 @@ from bridge.storage.base import Storage
 
 def routes(storage: Storage, limits: validation.Limits,
            sub_limits: subscription_validation.SubscriptionLimits,
-           sharing: share.Share, registry: pooling.Registry,
+           sharing: share.Share,
+           quotas: bridge_quotas.Quotas, registry: pooling.Registry,
            pooling_opts: cfg.ConfigOpts.GroupAttr
            ) -> list[tuple[str, object]]:
-    """Every URI template of the API and the resource serving it."""
+    """Every URI template of the API and the resource serving it. Queues
+    and topics are served by the same resources (:mod:`.kinds` says how
+    they differ); claims and sharing exist for queues only."""
     queue = '/v2/queues/{queue_name}'
-    subscription = queue + '/subscriptions/{subscription_id}'
-    return [
+    table: list[tuple[str, object]] = [
         ('/v2/pools', pools.Collection(registry, limits,
                                        pooling_opts.max_pools_per_page)),
         ('/v2/pools/{pool_name}', pools.Item(registry, limits)),
@@ -47,20 +56,33 @@ def routes(storage: Storage, limits: validation.Limits,
         ('/v2', home.HomeDocument()),
         ('/v2/ping', home.Ping(storage)),
         ('/v2/health', home.Health(storage)),
-        ('/v2/queues', queues.Collection(storage, limits)),
-        (queue, queues.Item(storage, limits)),
-        (queue + '/stats', queues.Stats(storage)),
-        (queue + '/purge', queues.Purge(storage, limits)),
         (queue + '/share', sharing),
-        (queue + '/messages', messages.Collection(storage, limits)),
-        (queue + '/messages/{message_id}', messages.Item(storage)),
         (queue + '/claims', claims.Collection(storage, limits)),
         (queue + '/claims/{claim_id}', claims.Item(storage, limits)),
-        (queue + '/subscriptions',
-         subscriptions.Collection(storage, limits, sub_limits)),
-        (subscription, subscriptions.Item(storage, limits, sub_limits)),
-        (subscription + '/confirm', subscriptions.Confirm(storage, limits)),
     ]
+    for kind in kinds.KINDS:
+        # {queue_name} or {topic_name}; hooks.Gate hands either to the
+        # resources as queue_name.
+        item = '/v2/%s/{%s}' % (kind.collection, kind.name_field)
+        subscription = item + '/subscriptions/{subscription_id}'
+        table += [
+            ('/v2/' + kind.collection,
+             queues.Collection(storage, limits, kind)),
+            (item, queues.Item(storage, limits, kind, quotas=quotas)),
+            (item + '/stats', queues.Stats(storage, kind)),
+            (item + '/purge', queues.Purge(storage, limits, kind)),
+            (item + '/messages',
+             messages.Collection(storage, limits, kind, quotas=quotas)),
+            (item + '/messages/{message_id}', messages.Item(storage, kind)),
+            (item + '/subscriptions',
+             subscriptions.Collection(storage, limits, sub_limits, kind,
+                                      quotas=quotas)),
+            (subscription,
+             subscriptions.Item(storage, limits, sub_limits, kind)),
+            (subscription + '/confirm',
+             subscriptions.Confirm(storage, limits, kind)),
+        ]
+    return table
 
 
 def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
@@ -71,18 +93,21 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
     limits = validation.Limits.from_conf(conf)
     key = conf.signed_url.secret_key
     gate = hooks.Gate(auth.identifier(conf), policy.Authorizer(conf), key)
-    app = falcon.App(middleware=[gate])
+    middleware: list[Any] = [gate, accesslog.RouteFacts()]
+    app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False  # "?limit=" = no limit
     errors.install(app)
     sub_limits = subscription_validation.SubscriptionLimits.from_conf(conf)
     sharing = share.Share(limits, key, conf.signed_url.default_expiry)
+    quotas = bridge_quotas.Quotas(pooled, conf)
     for path, resource in routes(pooled, limits, sub_limits, sharing,
-                                 pooled.registry, conf.pooling):
+                                 quotas, pooled.registry, conf.pooling):
         app.add_route(path, resource)
     return app
 
 
 def make_wsgi_app(conf: cfg.ConfigOpts, storage: Storage) -> auth.WSGIApp:
-    """The application wrapped in the ``auth_strategy`` pipeline."""
-    return auth.install(create_app(conf, storage), conf)
+    """The application in its WSGI pipeline (:mod:`bridge.api.pipeline`):
+    what every server runs."""
+    return pipeline.build(create_app(conf, storage), conf, storage)

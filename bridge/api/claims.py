@@ -29,13 +29,14 @@ class Collection:
             1, limits.max_messages_per_claim_or_pop)
         ttl, grace = validation.claim_params(wire.read_json(req, limits),
                                              limits)
-        claim = self._storage.create_claim(req.context.project, queue_name,
+        claim = self._storage.create_claim(req.context.owner, queue_name,
                                            ttl=ttl, grace=grace, limit=limit)
         if claim is None or not claim.messages:
             resp.status = falcon.HTTP_204
             return
         resp.location = req.path + '/' + claim.id
-        wire.send(resp, {'messages': wire.messages(queue_name, claim.messages,
+        path = wire.queue_path(queue_name)
+        wire.send(resp, {'messages': wire.messages(path, claim.messages,
                                                    claim.id)},
                   falcon.HTTP_201)
 
@@ -52,24 +53,25 @@ class Item:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                queue_name: str, claim_id: str) -> None:
-        claim = self._storage.get_claim(req.context.project, queue_name,
+        claim = self._storage.get_claim(req.context.owner, queue_name,
                                         claim_id)
         wire.send(resp, {
             'age': claim.age(time.time()),
             'ttl': claim.ttl,
             'grace': claim.grace,
             'href': req.path,
-            'messages': wire.messages(queue_name, claim.messages, claim.id)})
+            'messages': wire.messages(wire.queue_path(queue_name),
+                                      claim.messages, claim.id)})
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response,
                  queue_name: str, claim_id: str) -> None:
         ttl, grace = validation.claim_params(
             wire.read_json(req, self._limits, required=True), self._limits)
-        self._storage.update_claim(req.context.project, queue_name, claim_id,
+        self._storage.update_claim(req.context.owner, queue_name, claim_id,
                                    ttl=ttl, grace=grace)
         resp.status = falcon.HTTP_204
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   queue_name: str, claim_id: str) -> None:
-        self._storage.delete_claim(req.context.project, queue_name, claim_id)
+        self._storage.delete_claim(req.context.owner, queue_name, claim_id)
         resp.status = falcon.HTTP_204

@@ -76,6 +76,14 @@ class UnsupportedMediaType(HTTPError):
     title = 'Unsupported media type'
 
 
+class QuotaExceeded(HTTPError):
+    """A project quota would be exceeded (Zaqar has no quotas; 403 is what
+    OpenStack services answer for them, e.g. Nova)."""
+
+    status = falcon.HTTP_403
+    title = 'Quota exceeded'
+
+
 class ServiceUnavailable(HTTPError):
     status = falcon.HTTP_503
     title = 'Service temporarily unavailable'
@@ -118,11 +126,24 @@ _STORAGE_ERRORS: dict[type, tuple[type[HTTPError], str]] = {
                     'store).'),
     storage_errors.Unavailable: (
         ServiceUnavailable, 'The message store is unavailable; retry later.'),
+    storage_errors.KeyUnavailable: (
+        ServiceUnavailable, 'The messages of this queue are encrypted at '
+                            'rest with a key this server does not have '
+                            'configured; the operator must add it.'),
 }
+
+#: QuotaExceeded.resource -> how its description names it.
+_QUOTA_NOUNS = {'queues': 'queues in this project',
+                'messages in queue': 'unexpired messages in this queue',
+                'subscriptions': 'subscriptions in this project'}
 
 
 def http_error_for(exc: storage_errors.StorageError) -> HTTPError:
     """The HTTP error a storage error becomes (500 for unknown branches)."""
+    if isinstance(exc, storage_errors.QuotaExceeded):
+        return QuotaExceeded('Quota exceeded: at most %d %s; nothing was '
+                             'stored.' % (exc.limit, _QUOTA_NOUNS.get(
+                                 exc.resource, exc.resource)))
     for cls in type(exc).__mro__:
         entry = _STORAGE_ERRORS.get(cls)
         if entry is not None:
@@ -134,7 +155,13 @@ def http_error_for(exc: storage_errors.StorageError) -> HTTPError:
 def _storage_error(req: falcon.Request, resp: falcon.Response,
                    exc: storage_errors.StorageError, params: Any) -> None:
     error = http_error_for(exc)
-    if isinstance(error, ServiceUnavailable):
+    kind = getattr(req.context, 'kind', None)
+    if isinstance(exc, storage_errors.QueueNotFound) and kind is not None:
+        error = NotFound('The %s does not exist.' % kind.noun)
+    if isinstance(exc, storage_errors.KeyUnavailable):
+        LOG.error('Encryption key problem for %s %s: %s',
+                  req.method, req.path, exc)
+    elif isinstance(error, ServiceUnavailable):
         LOG.warning('Storage unavailable for %s %s: %s',
                     req.method, req.path, exc)
     elif type(error) is HTTPError:

@@ -6,22 +6,29 @@ from typing import Any
 
 import falcon
 
+from bridge import quotas as bridge_quotas
 from bridge.api import errors
+from bridge.api import kinds
 from bridge.api import validation
 from bridge.api import wire
 from bridge.storage.base import Storage
 from bridge.storage.models import NewMessage
 
 
-class Collection:
-    """``/v2/queues/{queue_name}/messages``"""
+class Collection(kinds.Served):
+    """``/v2/queues/{queue_name}/messages``, and
+    ``/v2/topics/{topic_name}/messages`` (post and list only)."""
 
     rules = {'POST': 'messages:create', 'GET': 'messages:get_all',
              'DELETE': 'messages:delete_all'}
 
-    def __init__(self, storage: Storage, limits: validation.Limits) -> None:
+    def __init__(self, storage: Storage, limits: validation.Limits,
+                 kind: kinds.Kind = kinds.QUEUE, *,
+                 quotas: bridge_quotas.Quotas) -> None:
         self._storage = storage
         self._limits = limits
+        self._quotas = quotas
+        self.serve(kind)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response,
                 queue_name: str) -> None:
@@ -40,8 +47,10 @@ class Collection:
                                                     limits.max_json_depth))
             return validation.new_messages(parsed[0], metadata, limits)
 
-        ids = self._storage.post_prepared(ctx.project, queue_name, prepare,
-                                          ctx.client_id)
+        quota = self._quotas.of(ctx.project)
+        ids = self._storage.post_prepared(
+            ctx.owner, queue_name, prepare, ctx.client_id,
+            max_messages=quota.messages, max_queues=quota.queues)
         resp.location = req.path + '?ids=' + ','.join(ids)
         wire.send(resp, {'resources': [req.path + '/' + i for i in ids]},
                   falcon.HTTP_201)
@@ -53,12 +62,12 @@ class Collection:
             wire.send(resp, self._page(req, queue_name))
             return
         ids = validation.id_list(ids, 'ids', self._limits.max_messages_per_page)
-        found = self._storage.get_messages(req.context.project, queue_name,
+        found = self._storage.get_messages(req.context.owner, queue_name,
                                            ids)
         if not found:
             raise errors.NotFound('No messages with the given ids were found '
                                   'in the queue.')
-        wire.send(resp, {'messages': wire.messages(queue_name, found)})
+        wire.send(resp, {'messages': wire.messages(self.kind.path(queue_name), found)})
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   queue_name: str) -> None:
@@ -67,7 +76,7 @@ class Collection:
         if (ids is None) == (pop is None):
             raise errors.BadRequest('Give either the "ids" or the "pop" '
                                     'parameter (not both).')
-        project = req.context.project
+        project = req.context.owner
         if ids is not None:
             ids = validation.id_list(ids, 'ids',
                                      self._limits.max_messages_per_page)
@@ -91,37 +100,40 @@ class Collection:
             if validation.bool_param(req.get_param(flag), flag):
                 params[flag] = True
         page = self._storage.list_messages(
-            req.context.project, queue_name, marker=req.get_param('marker'),
+            req.context.owner, queue_name, marker=req.get_param('marker'),
             client_id=req.context.client_id, **params)
         links = []
         if page.messages and page.next_marker:
             links = wire.next_link(req.path,
                                    dict(params, marker=page.next_marker))
-        return {'messages': wire.messages(queue_name, page.messages),
+        return {'messages': wire.messages(self.kind.path(queue_name), page.messages),
                 'links': links}
 
 
-class Item:
-    """``/v2/queues/{queue_name}/messages/{message_id}``"""
+class Item(kinds.Served):
+    """``/v2/queues/{queue_name}/messages/{message_id}``, and the same
+    under ``/v2/topics`` (show only)."""
 
     rules = {'GET': 'messages:get', 'DELETE': 'messages:delete'}
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage,
+                 kind: kinds.Kind = kinds.QUEUE) -> None:
         self._storage = storage
+        self.serve(kind)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                queue_name: str, message_id: str) -> None:
-        found = self._storage.get_messages(req.context.project, queue_name,
+        found = self._storage.get_messages(req.context.owner, queue_name,
                                            [message_id])
         if not found:
             raise errors.NotFound('The message does not exist or has '
                                   'expired.')
-        wire.send(resp, wire.messages(queue_name, found)[0])
+        wire.send(resp, wire.messages(self.kind.path(queue_name), found)[0])
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   queue_name: str, message_id: str) -> None:
         claim_id = req.get_param('claim_id') or None
         self._storage.delete_message(
-            req.context.project, queue_name, message_id,
+            req.context.owner, queue_name, message_id,
             claim_id=claim_id and validation.claim_id(claim_id))
         resp.status = falcon.HTTP_204

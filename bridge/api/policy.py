@@ -17,6 +17,8 @@ import time
 from oslo_config import cfg
 from oslo_policy import policy
 
+from bridge.api import kinds
+
 ADMIN = 'context_is_admin'
 ANY = ''
 #: How long a change to the policy file may take to apply.
@@ -25,12 +27,19 @@ RELOAD_SECONDS = 2.0
 
 def _rule(name: str, description: str, method: str, path: str,
           check_str: str = ANY) -> policy.DocumentedRuleDefault:
+    operations: list[policy.Operation] = [{'method': method, 'path': path}]
+    if path.startswith(_Q) and kinds.TOPIC.rules.get(name) == name:
+        # Topics use these queue rules too (Zaqar's message and
+        # subscription rules).
+        operations.append({'method': method,
+                           'path': _T + path[len(_Q):]})
     return policy.DocumentedRuleDefault(
         name=name, check_str=check_str, description=description,
-        operations=[{'method': method, 'path': path}])
+        operations=operations)
 
 
 _Q = '/v2/queues/{queue_name}'
+_T = '/v2/topics/{topic_name}'
 _P = '/v2/pools/{pool_name}'
 _F = '/v2/flavors/{flavor_name}'
 
@@ -74,6 +83,13 @@ RULES: list[policy.RuleDefault] = [
           _Q + '/subscriptions/{subscription_id}'),
     _rule('subscription:confirm', 'Confirm (or unconfirm) a subscription.',
           'PUT', _Q + '/subscriptions/{subscription_id}/confirm'),
+    _rule('topics:get_all', 'List topics.', 'GET', '/v2/topics'),
+    _rule('topics:create', 'Create a topic.', 'PUT', _T),
+    _rule('topics:get', 'Show a topic.', 'GET', _T),
+    _rule('topics:update', 'Update topic metadata.', 'PATCH', _T),
+    _rule('topics:delete', 'Delete a topic.', 'DELETE', _T),
+    _rule('topics:stats', 'Show topic statistics.', 'GET', _T + '/stats'),
+    _rule('topics:purge', 'Purge a topic.', 'POST', _T + '/purge'),
     _rule('ping:get', 'Check that the API and its storage answer.', 'GET',
           '/v2/ping'),
     _rule('ping:head', 'Check that the API answers.', 'HEAD', '/v2/ping'),
@@ -98,6 +114,9 @@ RULES: list[policy.RuleDefault] = [
           check_str='rule:' + ADMIN),
     _rule('health:get', 'Show the service health (administrators).', 'GET',
           '/v2/health', check_str='rule:' + ADMIN),
+    _rule('metrics:get', 'Read the Prometheus metrics (keystone mode; in '
+          'noauth mode /metrics is open).', 'GET', '/metrics',
+          check_str='rule:' + ADMIN),
 ]
 
 

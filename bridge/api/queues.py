@@ -1,10 +1,11 @@
-"""Queue resources: list, create, show, update metadata, delete, stats,
-purge.
+"""Queue and topic resources: list, create, show, update metadata,
+delete, stats, purge (each resource serves the :class:`~.kinds.Kind` it
+is given).
 
 Queues are lazy (Zaqar v2): posting creates them, and showing a queue that
-does not exist answers 200 with the default metadata. Responses show the
-reserved metadata keys with their effective defaults where the queue sets
-none.
+does not exist answers 200 with the default metadata (a topic: 404).
+Responses show the reserved metadata keys of the kind with their effective
+defaults where the queue sets none.
 """
 
 from __future__ import annotations
@@ -14,19 +15,24 @@ from typing import Any
 
 import falcon
 
+from bridge import quotas as bridge_quotas
 from bridge.api import errors
+from bridge.api import kinds
 from bridge.api import subscriptions
 from bridge.api import validation
 from bridge.api import wire
+from bridge.storage import codec
 from bridge.storage import errors as storage_errors
 from bridge.storage.base import Storage
 
 PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch'
 
 
-def reserved_defaults(limits: validation.Limits) -> dict[str, Any]:
-    """Reserved metadata keys and the value in force when a queue sets none."""
-    return {
+def reserved_defaults(limits: validation.Limits,
+                      kind: kinds.Kind = kinds.QUEUE) -> dict[str, Any]:
+    """Reserved metadata keys the kind shows and the value in force when a
+    queue (or topic) sets none."""
+    defaults = {
         '_max_messages_post_size': limits.max_messages_post_size,
         '_default_message_ttl': limits.default_message_ttl,
         '_default_message_delay': limits.default_message_delay,
@@ -37,6 +43,7 @@ def reserved_defaults(limits: validation.Limits) -> dict[str, Any]:
         # storage's business.
         '_enable_encrypt_messages': False,
     }
+    return {key: defaults[key] for key in kind.reserved}
 
 
 def with_defaults(metadata: dict[str, Any],
@@ -72,18 +79,20 @@ def apply_patch(metadata: dict[str, Any],
     return result
 
 
-class Collection:
-    """``/v2/queues``"""
+class Collection(kinds.Served):
+    """``/v2/queues`` or ``/v2/topics``"""
 
     rules = {'GET': 'queues:get_all'}
 
-    def __init__(self, storage: Storage, limits: validation.Limits) -> None:
+    def __init__(self, storage: Storage, limits: validation.Limits,
+                 kind: kinds.Kind = kinds.QUEUE) -> None:
         self._storage = storage
         self._limits = limits
-        self._reserved = reserved_defaults(limits)
+        self._reserved = reserved_defaults(limits, kind)
+        self.serve(kind)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        limits, project = self._limits, req.context.project
+        limits, project = self._limits, req.context.owner
         params: dict[str, Any] = {
             'limit': validation.int_param(
                 req.get_param('limit'), 'limit',
@@ -98,7 +107,8 @@ class Collection:
             project, marker=req.get_param('marker'), limit=params['limit'],
             name=name)
         body: dict[str, Any] = {
-            'queues': [self._queue(queue, meta, params['detailed'])
+            self.kind.collection: [self._queue(queue, meta,
+                                               params['detailed'])
                        for queue, meta in queues],
             'links': []}
         if queues:
@@ -110,35 +120,41 @@ class Collection:
 
     def _queue(self, name: str, metadata: dict[str, Any],
                detailed: bool) -> dict[str, Any]:
-        doc: dict[str, Any] = {'name': name, 'href': wire.queue_path(name)}
+        doc: dict[str, Any] = {'name': name, 'href': self.kind.path(name)}
         if detailed:
             doc['metadata'] = with_defaults(metadata, self._reserved)
         return doc
 
 
-class Item:
-    """``/v2/queues/{queue_name}``"""
+class Item(kinds.Served):
+    """``/v2/queues/{queue_name}`` or ``/v2/topics/{topic_name}``"""
 
     rules = {'GET': 'queues:get', 'HEAD': 'queues:exists',
              'PUT': 'queues:create', 'PATCH': 'queues:update',
              'DELETE': 'queues:delete'}
 
-    def __init__(self, storage: Storage, limits: validation.Limits) -> None:
+    def __init__(self, storage: Storage, limits: validation.Limits,
+                 kind: kinds.Kind = kinds.QUEUE, *,
+                 quotas: bridge_quotas.Quotas) -> None:
         self._storage = storage
         self._limits = limits
-        self._reserved = reserved_defaults(limits)
+        self._reserved = reserved_defaults(limits, kind)
+        self._quotas = quotas
+        self.serve(kind)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                queue_name: str) -> None:
         try:
-            metadata = self._storage.get_queue(req.context.project, queue_name)
+            metadata = self._storage.get_queue(req.context.owner, queue_name)
         except storage_errors.QueueNotFound:
+            if not self.kind.lazy:
+                raise
             metadata = {}
         wire.send(resp, with_defaults(metadata, self._reserved))
 
     def on_head(self, req: falcon.Request, resp: falcon.Response,
                 queue_name: str) -> None:
-        self._storage.get_queue(req.context.project, queue_name)
+        self._storage.get_queue(req.context.owner, queue_name)
         resp.status = falcon.HTTP_204
 
     def on_put(self, req: falcon.Request, resp: falcon.Response,
@@ -146,8 +162,10 @@ class Item:
         document = self._read_metadata(req)
         metadata = {} if document is None else \
             validation.queue_metadata(document, self._limits)
-        created = self._storage.create_queue(req.context.project,
-                                             queue_name, metadata)
+        self._check_encryption(metadata)
+        created = self._storage.create_queue(
+            req.context.owner, queue_name, metadata,
+            max_queues=self._quotas.of(req.context.project).queues)
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
         resp.location = req.path
 
@@ -160,17 +178,26 @@ class Item:
                 headers={'Accept-Patch': PATCH_MEDIA_TYPE})
         document = self._read_metadata(req, required=True)
         operations = validation.patch_operations(document)
-        project = req.context.project
+        project = req.context.owner
         metadata = self._storage.get_queue(project, queue_name)
         metadata = validation.queue_metadata(
             apply_patch(metadata, operations, self._reserved), self._limits)
+        self._check_encryption(metadata)
         self._storage.set_queue_metadata(project, queue_name, metadata)
         wire.send(resp, with_defaults(metadata, self._reserved))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   queue_name: str) -> None:
-        self._storage.delete_queue(req.context.project, queue_name)
+        self._storage.delete_queue(req.context.owner, queue_name)
         resp.status = falcon.HTTP_204
+
+    def _check_encryption(self, metadata: dict[str, Any]) -> None:
+        """Refuse to turn on encryption at rest where no key could seal."""
+        if codec.wants_sealing(metadata) and not self._storage.codec.can_seal:
+            raise errors.BadRequest(
+                'Messages cannot be encrypted at rest: this server has no '
+                'encryption key configured, so "%s" cannot be true.'
+                % codec.FLAG)
 
     def _read_metadata(self, req: falcon.Request,
                        required: bool = False) -> Any:
@@ -187,17 +214,19 @@ class Item:
         return validation.parse_json(raw, self._limits.max_json_depth)
 
 
-class Stats:
-    """``/v2/queues/{queue_name}/stats``"""
+class Stats(kinds.Served):
+    """``/v2/queues/{queue_name}/stats`` (or a topic's)"""
 
     rules = {'GET': 'queues:stats'}
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage,
+                 kind: kinds.Kind = kinds.QUEUE) -> None:
         self._storage = storage
+        self.serve(kind)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                queue_name: str) -> None:
-        stats = self._storage.queue_stats(req.context.project, queue_name)
+        stats = self._storage.queue_stats(req.context.owner, queue_name)
         counts: dict[str, Any] = {'claimed': stats.claimed,
                                   'free': stats.free,
                                   'delayed': stats.delayed,
@@ -207,30 +236,33 @@ class Stats:
                            ('newest', stats.newest)):
             if stats.total and msg is not None:
                 counts[label] = {
-                    'href': wire.message_href(queue_name, msg.id),
+                    'href': wire.message_href(self.kind.path(queue_name),
+                                              msg.id),
                     'age': msg.age(now),
                     'created': wire.iso8601(msg.created)}
         wire.send(resp, {'messages': counts})
 
 
-class Purge:
-    """``/v2/queues/{queue_name}/purge``: delete the queue's messages
-    and/or subscriptions (``resource_types``; both without a body), keep
-    the queue."""
+class Purge(kinds.Served):
+    """``/v2/queues/{queue_name}/purge`` (or a topic's): delete the
+    queue's messages and/or subscriptions (``resource_types``; both without
+    a body), keep the queue."""
 
     rules = {'POST': 'queues:purge'}
 
-    def __init__(self, storage: Storage, limits: validation.Limits) -> None:
+    def __init__(self, storage: Storage, limits: validation.Limits,
+                 kind: kinds.Kind = kinds.QUEUE) -> None:
         self._storage = storage
         self._limits = limits
+        self.serve(kind)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response,
                 queue_name: str) -> None:
         types = validation.purge_resource_types(
             wire.read_json(req, self._limits))
         if 'messages' in types:
-            self._storage.purge_queue(req.context.project, queue_name)
+            self._storage.purge_queue(req.context.owner, queue_name)
         if 'subscriptions' in types:
-            subscriptions.delete_all(self._storage, req.context.project,
+            subscriptions.delete_all(self._storage, req.context.owner,
                                      queue_name)
         resp.status = falcon.HTTP_204

@@ -18,7 +18,9 @@ from typing import Any
 
 import falcon
 
+from bridge import quotas as bridge_quotas
 from bridge.api import errors
+from bridge.api import kinds
 from bridge.api import subscription_validation
 from bridge.api import validation
 from bridge.api import wire
@@ -71,17 +73,20 @@ def _already_subscribed() -> errors.Conflict:
                            'queue.')
 
 
-class Collection:
-    """``/v2/queues/{queue_name}/subscriptions``"""
+class Collection(kinds.Served):
+    """``/v2/queues/{queue_name}/subscriptions`` (or a topic's)"""
 
     rules = {'POST': 'subscription:create', 'GET': 'subscription:get_all'}
 
     def __init__(self, storage: Storage, limits: validation.Limits,
-                 sub_limits: subscription_validation.SubscriptionLimits
-                 ) -> None:
+                 sub_limits: subscription_validation.SubscriptionLimits,
+                 kind: kinds.Kind = kinds.QUEUE, *,
+                 quotas: bridge_quotas.Quotas) -> None:
         self._storage = storage
         self._limits = limits
         self._sub_limits = sub_limits
+        self._quotas = quotas
+        self.serve(kind)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response,
                 queue_name: str) -> None:
@@ -90,9 +95,11 @@ class Collection:
         secret = secrets.token_urlsafe(SECRET_BYTES)
         try:
             sub = self._storage.create_subscription(
-                req.context.project, queue_name, new.subscriber, ttl=new.ttl,
+                req.context.owner, queue_name, new.subscriber, ttl=new.ttl,
                 options=new.options, secret=secret,
-                confirmed=not self._sub_limits.require_confirmation)
+                confirmed=not self._sub_limits.require_confirmation,
+                max_subscriptions=self._quotas.of(
+                    req.context.project).subscriptions)
         except storage_errors.Conflict:
             raise _already_subscribed()
         resp.location = req.path + '/' + sub.id
@@ -110,7 +117,7 @@ class Collection:
                                      limits.default_per_page, 1,
                                      limits.max_per_page)
         subs = self._storage.list_subscriptions(
-            req.context.project, queue_name, marker=req.get_param('marker'),
+            req.context.owner, queue_name, marker=req.get_param('marker'),
             limit=limit)
         now = time.time()
         links: list[dict[str, str]] = []
@@ -121,22 +128,24 @@ class Collection:
                          'links': links})
 
 
-class Item:
-    """``/v2/queues/{queue_name}/subscriptions/{subscription_id}``"""
+class Item(kinds.Served):
+    """``/v2/queues/{queue_name}/subscriptions/{subscription_id}`` (or a
+    topic's)"""
 
     rules = {'GET': 'subscription:get', 'PATCH': 'subscription:update',
              'DELETE': 'subscription:delete'}
 
     def __init__(self, storage: Storage, limits: validation.Limits,
-                 sub_limits: subscription_validation.SubscriptionLimits
-                 ) -> None:
+                 sub_limits: subscription_validation.SubscriptionLimits,
+                 kind: kinds.Kind = kinds.QUEUE) -> None:
         self._storage = storage
         self._limits = limits
         self._sub_limits = sub_limits
+        self.serve(kind)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                queue_name: str, subscription_id: str) -> None:
-        sub = self._storage.get_subscription(req.context.project, queue_name,
+        sub = self._storage.get_subscription(req.context.owner, queue_name,
                                              subscription_id)
         wire.send(resp, document(sub, time.time()))
 
@@ -144,7 +153,7 @@ class Item:
                  queue_name: str, subscription_id: str) -> None:
         changes = subscription_validation.subscription_changes(
             wire.read_json(req, self._limits, required=True), self._sub_limits)
-        project = req.context.project
+        project = req.context.owner
         if 'subscriber' in changes or 'options' in changes:
             current = self._storage.get_subscription(project, queue_name,
                                                      subscription_id)
@@ -168,26 +177,28 @@ class Item:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   queue_name: str, subscription_id: str) -> None:
-        self._storage.delete_subscription(req.context.project, queue_name,
+        self._storage.delete_subscription(req.context.owner, queue_name,
                                           subscription_id)
         resp.status = falcon.HTTP_204
 
 
-class Confirm:
+class Confirm(kinds.Served):
     """``/v2/queues/{queue_name}/subscriptions/{subscription_id}/confirm``:
     ``{"confirmed": true}`` starts delivery (of messages posted from then
     on), ``false`` stops it until the subscription is confirmed again."""
 
     rules = {'PUT': 'subscription:confirm'}
 
-    def __init__(self, storage: Storage, limits: validation.Limits) -> None:
+    def __init__(self, storage: Storage, limits: validation.Limits,
+                 kind: kinds.Kind = kinds.QUEUE) -> None:
         self._storage = storage
         self._limits = limits
+        self.serve(kind)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response,
                queue_name: str, subscription_id: str) -> None:
         confirmed = subscription_validation.confirmation(
             wire.read_json(req, self._limits, required=True))
-        self._storage.update_subscription(req.context.project, queue_name,
+        self._storage.update_subscription(req.context.owner, queue_name,
                                           subscription_id, confirmed=confirmed)
         resp.status = falcon.HTTP_204

@@ -26,6 +26,12 @@ from oslo_config import cfg
 from bridge.storage.models import NewMessage
 
 QUEUE_NAME_RE = re.compile(r'^[a-zA-Z0-9_\-.]{1,64}$')
+#: Names that clients normalise away as path segments ("/v2/queues/.."
+#: is "/v2"): such a queue could never be reached again.
+_DOT_SEGMENTS = frozenset(('.', '..'))
+#: C0 and C1 control characters and DEL: in no identifier, path segment or
+#: query value (NUL breaks PostgreSQL; a newline forges log lines).
+CONTROL_CHARACTERS_RE = re.compile('[\x00-\x1f\x7f-\x9f]')
 PROJECT_ID_MAX_LEN = 256
 _INT_RE = re.compile(r'^-?[0-9]{1,18}$')
 # Claim ids as bridge hands them out: a UUID (SQL) or 24 hex digits
@@ -80,12 +86,26 @@ class Limits:
 
 # -- identifiers -------------------------------------------------------------
 
-def queue_name(name: str) -> str:
-    if not QUEUE_NAME_RE.match(name):
+def queue_name(name: str, noun: str = 'queue') -> str:
+    """A queue (or topic: same rules) name."""
+    if not QUEUE_NAME_RE.fullmatch(name):
         raise ValidationError(
-            'Queue names are 1 to 64 characters long and may only contain '
-            'ASCII letters, digits, underscores, dashes and dots.')
+            '%s names are 1 to 64 characters long and may only contain '
+            'ASCII letters, digits, underscores, dashes and dots.'
+            % noun.capitalize())
+    if name in _DOT_SEGMENTS:
+        raise ValidationError('"%s" is not a %s name: clients remove it '
+                              'from paths.' % (name, noun))
     return name
+
+
+def no_control_characters(value: str, where: str) -> str:
+    """``value`` unless it holds a control character (``where`` names it
+    for the client: "the path", "the query parameter \"marker\"")."""
+    if CONTROL_CHARACTERS_RE.search(value):
+        raise ValidationError('Control characters are not allowed in %s.'
+                              % where)
+    return value
 
 
 def project_id(value: str | None) -> str:
@@ -94,7 +114,7 @@ def project_id(value: str | None) -> str:
     if len(value) > PROJECT_ID_MAX_LEN:
         raise ValidationError('Project ids may not be more than %d '
                               'characters long.' % PROJECT_ID_MAX_LEN)
-    return value
+    return no_control_characters(value, 'the project id')
 
 
 @functools.lru_cache(maxsize=4096)

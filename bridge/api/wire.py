@@ -64,29 +64,31 @@ def queue_path(queue: str) -> str:
     return '/v2/queues/' + queue
 
 
-def message_href(queue: str, message_id: str,
+def message_href(path: str, message_id: str,
                  claim_id: str | None = None) -> str:
-    href = '/v2/queues/' + queue + '/messages/' + message_id
+    """The href of a message of the queue (or topic) at ``path``."""
+    href = path + '/messages/' + message_id
     if claim_id:
         href += '?claim_id=' + claim_id
     return href
 
 
-def message(queue: str, msg: Message, now: float,
+def message(path: str, msg: Message, now: float,
             claim_id: str | None = None) -> dict[str, Any]:
     """A message as Zaqar v2 shows it: the claim id appears only in the
-    href, and only while the message is claimed."""
+    href, and only while the message is claimed. ``path`` is its queue's
+    (or topic's)."""
     return {'id': msg.id,
-            'href': message_href(queue, msg.id, claim_id or msg.claim_id),
+            'href': message_href(path, msg.id, claim_id or msg.claim_id),
             'ttl': msg.ttl,
             'age': msg.age(now),
             'body': msg.body}
 
 
-def messages(queue: str, msgs: list[Message],
+def messages(path: str, msgs: list[Message],
              claim_id: str | None = None) -> list[dict[str, Any]]:
     now = time.time()
-    return [message(queue, m, now, claim_id) for m in msgs]
+    return [message(path, m, now, claim_id) for m in msgs]
 
 
 def popped(msgs: list[Message]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from oslo_config import cfg
 from oslo_log import log
 
 from bridge import conf as bridge_conf
+from bridge import logsafe
 from bridge import storage
 from bridge.api import app
 from bridge.api import auth
@@ -27,7 +28,9 @@ def load_conf(args: Sequence[str] = (),
               config_files: Sequence[str] | None = None,
               cli_opts: Sequence[cfg.Opt] = ()) -> cfg.ConfigOpts:
     """A parsed configuration with bridge's options and oslo.log's, and
-    logging set up. ``config_files=None`` means the default locations."""
+    logging set up (control characters in messages escaped, see
+    :mod:`bridge.logsafe`). ``config_files=None`` means the default
+    locations."""
     conf = cfg.ConfigOpts()
     bridge_conf.register_opts(conf)
     log.register_options(conf)
@@ -37,6 +40,7 @@ def load_conf(args: Sequence[str] = (),
          default_config_files=None if config_files is None
          else list(config_files))
     log.setup(conf, 'bridge')
+    logsafe.install()
     return conf
 
 

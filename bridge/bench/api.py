@@ -4,9 +4,11 @@ bridge-api and two references, measured in one run on one machine.
 Workload (driven by wrk, lua/zaqar_workload.lua): ``--connections``
 connections, each repeating 5 single-message posts, one claim of up to 5
 messages and a DELETE with claim_id of every claimed message, over 4
-queues. Targets: bridge-api on its SQLite default and on PostgreSQL, the
-no-op falcon app (the ceiling) and Zaqar 23 on Redis; all under gunicorn
-with the same workers and threads, all on 127.0.0.1.
+queues. Targets (:mod:`.targets`): bridge-api on its SQLite default and on
+PostgreSQL as it ships (granian), the no-op falcon app on granian's WSGI
+interface at 1 and 2 workers (the faster is the round's ceiling) and Zaqar
+23 on Redis under granian x4, its best configuration measured here; all on
+127.0.0.1.
 
 The machine's speed drifts, so the targets are measured in ``--rounds``
 rounds: in each, every target is started (fresh state), warmed up,
@@ -63,16 +65,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              % ', '.join(tg.ALL))
     parser.add_argument('--skip-zaqar', action='store_true',
                         help='Leave out the Zaqar reference.')
-    parser.add_argument('--workers', type=_positive_int,
+    parser.add_argument('--workers', type=_non_negative_int,
                         default=_api_default('workers'),
-                        help='gunicorn worker processes of every target '
-                             '(bridge-api: [api] workers; default: its '
-                             'default, %(default)s).')
-    parser.add_argument('--threads', type=_positive_int,
+                        help='bridge-api worker processes ([api] workers; '
+                             'default: its default, %(default)s, which '
+                             'picks by storage).')
+    parser.add_argument('--threads', type=_non_negative_int,
                         default=_api_default('threads'),
-                        help='Threads per worker of every target '
-                             '(bridge-api: [api] threads; default: its '
-                             'default, %(default)s).')
+                        help='bridge-api threads per worker ([api] '
+                             'threads; default: its default, %(default)s, '
+                             'which picks by storage).')
     parser.add_argument('--postgresql-url',
                         default='postgresql://postgres@127.0.0.1:5432/bridge_bench',
                         help='Database of the bridge-postgresql target; '
@@ -110,6 +112,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError('must not be negative')
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text.rstrip('s'))
     if value <= 0:
@@ -132,11 +141,6 @@ def _target_list(text: str) -> list[str]:
             'unknown target(s) %s; choose from %s'
             % (', '.join(unknown) or '(none)', ', '.join(tg.ALL)))
     return [name for name in tg.ALL if name in names]
-
-
-def connections_per_worker(args: argparse.Namespace) -> int:
-    """Each worker's share of the connections (see :mod:`.targets`)."""
-    return -(-args.connections // args.workers)
 
 
 def selected_targets(args: argparse.Namespace) -> list[str]:
@@ -223,9 +227,13 @@ def report(rounds: list[Round], args: argparse.Namespace) -> list[str]:
         'each connection: %d posts, 1 claim (limit %d), deletes; %d queues; '
         'order: canonical in odd rounds, reversed in even ones'
         % (POSTS_PER_CYCLE, CLAIM_LIMIT, QUEUES),
-        'every target: gunicorn gthread, %d workers x %d threads, at most '
-        '%d connections per worker'
-        % (args.workers, args.threads, connections_per_worker(args)),
+        'bridge-api (granian, ASGI): %s workers x %s threads; no-op app: '
+        'granian WSGI x1 and x2 (ceiling: the faster in each round); Zaqar: '
+        'granian WSGI x%d' % (
+            args.workers or 'auto (1 on SQLite, %d on PostgreSQL)'
+            % bridge_conf.NETWORK_DATABASE_WORKERS,
+            args.threads or 'auto (1 on SQLite, %d on PostgreSQL)'
+            % bridge_conf.NETWORK_DATABASE_THREADS, tg.ZAQAR_WORKERS),
         'posts/claims/deletes count 2xx answers; empty = claims answered '
         '204 (nothing to claim; not a failure)']
     return api_report.report(rounds, header)
@@ -253,8 +261,7 @@ def run(args: argparse.Namespace) -> int:
                            threads=args.threads,
                            postgresql_url=args.postgresql_url,
                            zaqar_venv=args.zaqar_venv,
-                           redis_port=args.redis_port, redis_db=args.redis_db,
-                           worker_connections=connections_per_worker(args))
+                           redis_port=args.redis_port, redis_db=args.redis_db)
     rounds: list[Round] = []
     errors = False
     try:

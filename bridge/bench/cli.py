@@ -6,6 +6,7 @@ each lives in its own module with ``add_arguments(parser)`` (which sets
     bridge-bench ingest [--count N] [--targets LIST] ...
     bridge-bench deliver [--rate N] [--duration S] [--subscribers LIST] ...
     bridge-bench pooling [--count N] [--chunk N] [--backends LIST] ...
+    bridge-bench slow-clients [--header-clients N] [--body-clients N] ...
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from bridge.bench import api, deliver, ingest, pooling
+from bridge.bench import api, deliver, ingest, pooling, slowclients
 from bridge.bench.procs import BenchError
 
 # name -> (module with add_arguments/run, one-line help)
@@ -31,6 +32,9 @@ SUBCOMMANDS = {
                          'against a no-op deliverer.'),
     'pooling': (pooling, 'Storage calls/s through the pooling facade (no '
                          'pools; queue on a pool) against the bare driver.'),
+    'slow-clients': (slowclients, 'Another tenant\'s latency while clients '
+                                  'trickle headers and bodies to '
+                                  'bridge-api.'),
 }
 
 

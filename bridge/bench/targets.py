@@ -1,16 +1,15 @@
 """The servers ``bridge-bench api`` measures, each built as a not yet
 started :class:`~bridge.bench.procs.Server` on 127.0.0.1.
 
-Every target runs under gunicorn with the same worker processes, threads
-and connections per worker, so the only difference between them is the
-application.
-
-Connections per worker: the load generator opens all its (keep-alive)
-connections at once, and without a cap whichever worker wakes first
-accepts most of them, often all: a run then measures one process of a
-multi-process server, and two runs of the same target differ by up to a
-factor of two. Capping each worker at its share (as a load balancer in
-front of several servers would spread them) makes runs comparable.
+* bridge-api runs as it ships (granian, :mod:`bridge.api.server`) with the
+  ``--workers``/``--threads`` given (default: its ``[api]`` defaults);
+* the ceiling is the no-op falcon app on the fastest server measured here
+  for a Python WSGI app, granian's native WSGI interface, at one and at two
+  worker processes (:data:`CEILING_WORKERS`); the faster of the two in a
+  round is that round's ceiling (with the load generator on the same two
+  cores, one worker often wins);
+* Zaqar 23 on Redis runs on its best configuration measured here: granian's
+  WSGI interface with 4 workers (:data:`ZAQAR_WORKERS`).
 """
 
 from __future__ import annotations
@@ -25,14 +24,20 @@ from bridge.bench.procs import HOST, BenchError, Server
 
 BRIDGE_SQLITE = 'bridge-sqlite'
 BRIDGE_POSTGRESQL = 'bridge-postgresql'
-NOOP = 'noop'
+NOOP_1 = 'noop-1w'
+NOOP_2 = 'noop-2w'
 ZAQAR = 'zaqar'
-ALL = (NOOP, ZAQAR, BRIDGE_SQLITE, BRIDGE_POSTGRESQL)
+#: The no-op targets; a round's ceiling is the fastest of them.
+CEILING_WORKERS = {NOOP_1: 1, NOOP_2: 2}
+NOOP_TARGETS = tuple(CEILING_WORKERS)
+ZAQAR_WORKERS = 4
+ALL = (*NOOP_TARGETS, ZAQAR, BRIDGE_SQLITE, BRIDGE_POSTGRESQL)
 BRIDGE_TARGETS = (BRIDGE_SQLITE, BRIDGE_POSTGRESQL)
 
 DESCRIPTIONS = {
-    NOOP: 'no-op falcon app (ceiling)',
-    ZAQAR: 'Zaqar 23, Redis',
+    NOOP_1: 'no-op falcon app, granian WSGI x1 (ceiling)',
+    NOOP_2: 'no-op falcon app, granian WSGI x2 (ceiling)',
+    ZAQAR: 'Zaqar 23, Redis, granian WSGI x%d' % ZAQAR_WORKERS,
     BRIDGE_SQLITE: 'bridge-api, SQLite default',
     BRIDGE_POSTGRESQL: 'bridge-api, PostgreSQL',
 }
@@ -40,17 +45,24 @@ DESCRIPTIONS = {
 
 @dataclass
 class Settings:
-    """What every target shares."""
+    """What the targets are run with."""
 
     run_dir: str
+    #: bridge-api's [api] workers and threads.
     workers: int
     threads: int
     postgresql_url: str
     zaqar_venv: str
     redis_port: int = 6379
     redis_db: int = 13
-    #: gunicorn worker_connections of every target (see the docstring).
-    worker_connections: int = 1000
+
+
+def granian_wsgi_argv(granian: str, target: str, port: int, workers: int,
+                      threads: int = 1) -> list[str]:
+    """granian serving the WSGI callable ``target`` on 127.0.0.1:port."""
+    return [granian, '--interface', 'wsgi', '--workers', str(workers),
+            '--blocking-threads', str(threads), '--host', HOST,
+            '--port', str(port), '--log-level', 'warning', '--no-ws', target]
 
 
 def _script(name: str) -> str:
@@ -63,14 +75,12 @@ def _script(name: str) -> str:
     return found
 
 
-def noop(settings: Settings, port: int) -> Server:
-    argv = [sys.executable, '-m', 'gunicorn',
-            '--workers', str(settings.workers), '--worker-class', 'gthread',
-            '--threads', str(settings.threads),
-            '--worker-connections', str(settings.worker_connections),
-            '--bind', '%s:%d' % (HOST, port),
-            '--log-level', 'warning', 'bridge.bench.noop_app:application']
-    return Server(NOOP, argv, port, os.path.join(settings.run_dir, 'noop.log'),
+def noop(settings: Settings, port: int, workers: int = 1) -> Server:
+    granian = os.path.join(os.path.dirname(sys.executable), 'granian')
+    argv = granian_wsgi_argv(granian, 'bridge.bench.noop_app:application',
+                             port, workers)
+    return Server('noop-%dw' % workers, argv, port,
+                  os.path.join(settings.run_dir, 'noop-%dw.log' % workers),
                   cwd=settings.run_dir)
 
 
@@ -78,9 +88,7 @@ def zaqar(settings: Settings, port: int) -> Server:
     run_dir = os.path.join(settings.run_dir, 'zaqar')
     os.makedirs(run_dir, exist_ok=True)
     return zaqar_ref.server(settings.zaqar_venv, run_dir, port,
-                            settings.workers, settings.threads,
-                            worker_connections=settings.worker_connections,
-                            redis_port=settings.redis_port,
+                            ZAQAR_WORKERS, redis_port=settings.redis_port,
                             redis_db=settings.redis_db)
 
 
@@ -89,8 +97,7 @@ def _bridge_conf(path: str, state_path: str, settings: Settings,
     lines = ['[DEFAULT]', 'state_path = %s' % state_path,
              'auth_strategy = noauth', '',
              '[api]', 'workers = %d' % settings.workers,
-             'threads = %d' % settings.threads,
-             'worker_connections = %d' % settings.worker_connections, '']
+             'threads = %d' % settings.threads, '']
     if storage_url:
         lines += ['[storage]', 'url = %s' % storage_url, '']
     with open(path, 'w') as conf:
@@ -168,7 +175,8 @@ def ensure_postgresql_database(url: str) -> None:
 
 
 FACTORIES = {
-    NOOP: noop,
+    NOOP_1: lambda settings, port: noop(settings, port, 1),
+    NOOP_2: lambda settings, port: noop(settings, port, 2),
     ZAQAR: zaqar,
     BRIDGE_SQLITE: bridge_sqlite,
     BRIDGE_POSTGRESQL: bridge_postgresql,

@@ -1,5 +1,5 @@
 """The Zaqar reference for ``bridge-bench api``: OpenStack Zaqar 23 from
-PyPI, under gunicorn, with its Redis message and management stores and no
+PyPI, under granian (WSGI interface), with its Redis message and management stores and no
 authentication.
 
 Zaqar is never a dependency of bridge: it lives in its own virtualenv
@@ -20,7 +20,7 @@ import sys
 from bridge.bench.procs import HOST, BenchError, Server
 
 ZAQAR_REQUIREMENT = 'zaqar>=23,<24'
-VENV_PACKAGES = (ZAQAR_REQUIREMENT, 'gunicorn', 'redis')
+VENV_PACKAGES = (ZAQAR_REQUIREMENT, 'granian', 'redis')
 
 _CONF = """\
 [DEFAULT]
@@ -48,9 +48,9 @@ def default_venv() -> str:
 
 
 def ensure_venv(venv: str) -> None:
-    """Create ``venv`` with Zaqar, gunicorn and redis-py unless it already
+    """Create ``venv`` with Zaqar, granian and redis-py unless it already
     has them. Takes about a minute the first time."""
-    if os.path.exists(os.path.join(venv, 'bin', 'gunicorn')) and _has_zaqar(venv):
+    if os.path.exists(os.path.join(venv, 'bin', 'granian')) and _has_zaqar(venv):
         return
     print('Creating the Zaqar reference virtualenv in %s (%s) ...'
           % (venv, ', '.join(VENV_PACKAGES)), file=sys.stderr, flush=True)
@@ -100,22 +100,21 @@ def flush_redis_db(host: str, port: int, db: int) -> None:
         raise BenchError('Redis refused SELECT %d/FLUSHDB: %r' % (db, reply))
 
 
-def server(venv: str, run_dir: str, port: int, workers: int, threads: int,
+def server(venv: str, run_dir: str, port: int, workers: int,
            redis_host: str = HOST, redis_port: int = 6379,
-           redis_db: int = 13, worker_connections: int = 1000) -> Server:
-    """A Zaqar server (not started yet) on 127.0.0.1:``port``, gunicorn with
-    the same worker settings as bridge-api, data in Redis db ``redis_db``,
-    which is flushed here."""
+           redis_db: int = 13) -> Server:
+    """A Zaqar server (not started yet) on 127.0.0.1:``port``: granian's
+    WSGI interface with ``workers`` processes of one thread, data in Redis
+    db ``redis_db``, which is flushed here."""
+    from bridge.bench.targets import granian_wsgi_argv
+
     ensure_venv(venv)
     flush_redis_db(redis_host, redis_port, redis_db)
     conf_dir = os.path.join(run_dir, '.zaqar')
     os.makedirs(conf_dir, exist_ok=True)
     with open(os.path.join(conf_dir, 'zaqar.conf'), 'w') as conf:
         conf.write(_CONF.format(uri=redis_uri(redis_host, redis_port, redis_db)))
-    argv = [os.path.join(venv, 'bin', 'gunicorn'),
-            '--workers', str(workers), '--worker-class', 'gthread',
-            '--worker-connections', str(worker_connections),
-            '--threads', str(threads), '--bind', '%s:%d' % (HOST, port),
-            '--log-level', 'warning', 'zaqar.transport.wsgi.app:app']
+    argv = granian_wsgi_argv(os.path.join(venv, 'bin', 'granian'),
+                             'zaqar.transport.wsgi.app:app', port, workers)
     return Server('zaqar', argv, port, os.path.join(run_dir, 'zaqar.log'),
                   env={'HOME': run_dir}, cwd=run_dir)

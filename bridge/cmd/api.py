@@ -1,45 +1,39 @@
-"""``bridge-api``: serve the REST API with gunicorn.
+"""``bridge-api``: serve the REST API.
 
     bridge-api [--config-file FILE] [--bind-host HOST] [--bind-port PORT]
 
 With no configuration at all it listens on 127.0.0.1:8888 with
 ``auth_strategy = noauth`` and keeps messages in an SQLite file under
 ``[DEFAULT] state_path``. It creates missing tables/indexes at start (the
-same as ``bridge-manage db sync``), then forks ``[api] workers`` processes,
-each serving with ``[api] threads`` threads and its own storage connections.
+same as ``bridge-manage db sync``), then serves with granian
+(:mod:`bridge.api.server`): ``[api] workers`` processes, each with its own
+storage connections and ``[api] threads`` threads (by default chosen by
+the storage). A busy port or an
+unavailable storage ends it with one line on stderr and exit status 1;
+SIGTERM ends it, after in-flight requests are answered, with status 0.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sys
-from typing import Any, Sequence
+from typing import Sequence
 
-from gunicorn.app.base import BaseApplication
 from oslo_config import cfg
 from oslo_log import log
 
 from bridge import conf as bridge_conf
 from bridge import storage
-from bridge.api import app
+from bridge.api import server
 from bridge.api import wsgi
-from bridge.storage import errors as storage_errors
+from bridge.cmd import common
+from bridge.metrics import multiproc
+from bridge.startup import StartupError
+from bridge.startup import redact_url  # noqa: F401 - re-exported
 
 LOG = log.getLogger(__name__)
 
-CLI_OPTS = [
-    cfg.HostAddressOpt('bind-host',
-                       help='Address to listen on (overrides [api] '
-                            'bind_host).'),
-    cfg.PortOpt('bind-port',
-                help='Port to listen on (overrides [api] bind_port).'),
-]
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, for messages."""
-    return re.sub(r'(//[^/:@]*:)[^/@]*@', r'\1***@', url)
+CLI_OPTS = server.CLI_OPTS
 
 
 def prepare_storage(conf: cfg.ConfigOpts) -> str:
@@ -56,62 +50,47 @@ def prepare_storage(conf: cfg.ConfigOpts) -> str:
     return redact_url(url)
 
 
-class Server(BaseApplication):
-    """gunicorn embedded: every worker builds its own app and storage."""
-
-    def __init__(self, conf: cfg.ConfigOpts, options: dict[str, Any]) -> None:
-        self._conf = conf
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            if key in self.cfg.settings:  # settings vary across versions
-                self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        return app.make_wsgi_app(self._conf, storage.from_conf(self._conf))
+def _fail(message: str) -> int:
+    print('bridge-api: %s' % message, file=sys.stderr)
+    return 1
 
 
-def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, Any]:
-    host = conf.bind_host or conf.api.bind_host
-    port = conf.bind_port or conf.api.bind_port
-    if ':' in host:
-        host = '[%s]' % host
-    threads = conf.api.threads
-    return {
-        'bind': '%s:%d' % (host, port),
-        'workers': conf.api.workers,
-        'threads': threads,
-        'worker_connections': conf.api.worker_connections,
-        # gthread also with one thread: unlike sync workers it keeps
-        # client connections alive between requests.
-        'worker_class': 'gthread',
-        'proc_name': 'bridge-api',
-        'timeout': 60,
-        'graceful_timeout': 30,
-        'keepalive': 5,
-        'errorlog': '-',
-        # gunicorn >= 24 opens a control socket at a fixed per-user path;
-        # two servers would fight over it and bridge does not use it.
-        'control_socket_disable': True,
-    }
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else list(argv)
+def serve(args: list[str]) -> int:
     conf = wsgi.load_conf(args, cli_opts=CLI_OPTS)
     try:
         url = prepare_storage(conf)
-    except storage_errors.Unavailable as exc:
-        print('bridge-api: storage unavailable: %s' % exc, file=sys.stderr)
-        return 1
-    options = gunicorn_options(conf)
-    LOG.info('bridge-api serving on http://%s (auth_strategy=%s, '
-             'storage=%s, %d workers x %d threads)', options['bind'],
-             conf.auth_strategy, url, options['workers'], options['threads'])
-    Server(conf, options).run()
+    except ValueError as exc:  # [storage] url or [encryption] keys
+        raise StartupError(str(exc), 'check [storage] url and [encryption] '
+                           'in the configuration file.') from exc
+    multiproc.prepare()  # before workers start: /metrics merges them all
+
+    def listening(address: str) -> None:
+        LOG.info('bridge-api serving on http://%s (auth_strategy=%s, '
+                 'storage=%s, %d workers x %d threads)', address,
+                 conf.auth_strategy, url, server.api_workers(conf),
+                 server.api_threads(conf))
+
+    try:
+        server.serve(conf, args, listening)
+    except server.AddressInUse as exc:
+        return _fail('cannot listen: %s' % exc)
+    except (OSError, RuntimeError) as exc:
+        # granian reports a failed bind as RuntimeError("... (os error N)")
+        # followed by a Rust backtrace: keep its first line.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
+        if isinstance(exc, RuntimeError) and 'os error' not in first:
+            raise
+        return _fail('cannot listen on %s: %s' % (
+            server.display_address(*server.bind_address(conf)),
+            first or type(exc).__name__))
+    except SystemExit as exc:
+        # granian exits non-zero when a worker died.
+        return exc.code if isinstance(exc.code, int) else 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return common.run('bridge-api', serve, argv)
 
 
 if __name__ == '__main__':

@@ -8,19 +8,29 @@ from oslo_config import cfg
 from oslo_log import log
 
 from bridge import conf as bridge_conf
+from bridge.cmd import common
 from bridge.listeners import service
+from bridge.storage import codec
 
 
-def main(argv: list[str] | None = None) -> None:
+def listen(args: list[str]) -> int:
     conf = cfg.ConfigOpts()
     log.register_options(conf)
     bridge_conf.register_opts(conf)
     service.register_opts(conf)
-    conf(sys.argv[1:] if argv is None else argv, project='bridge',
-         prog='bridge-listener')
+    conf(args, project='bridge', prog='bridge-listener')
     log.setup(conf, 'bridge')
+    try:
+        codec.BodyCodec.from_conf(conf)
+    except ValueError as exc:
+        sys.exit('bridge-listener: %s' % exc)
     service.run(conf)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return common.run('bridge-listener', listen, argv)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

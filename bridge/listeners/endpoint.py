@@ -21,6 +21,15 @@ Failure handling
   that cannot be stored even there is logged at ERROR with its id and
   dropped, so one poison message cannot wedge the listener.
 * Translation never raises (:func:`bridge.translation.translate`).
+
+Owners
+------
+Each batch is translated with one ownership index lookup and, when it
+teaches the index something new, one write, made before the batch is
+stored (see :mod:`bridge.listeners.ownership`). Storage unavailable during either
+requeues the batch like a failed store; any other failure to record is
+logged and the batch is stored anyway (the index is an aid to owner
+resolution; a later event of the resource records it again).
 """
 
 from __future__ import annotations
@@ -36,6 +45,8 @@ import oslo_messaging
 from oslo_log import log
 
 from bridge import translation
+from bridge.listeners import ownership
+from bridge.listeners import tally as tally_mod
 from bridge.storage import base, errors, models
 
 LOG = log.getLogger(__name__)
@@ -106,6 +117,7 @@ class BridgeEndpoint:
                  default_ttl: int, dead_letter_project: str,
                  dead_letter_queue: str, dead_letter_ttl: int,
                  max_queue_depth: int, requeue_delay: float,
+                 ownership_grace: int = 86400,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.storage = storage
         self.rules = rules
@@ -116,6 +128,7 @@ class BridgeEndpoint:
         self.max_depth = max_queue_depth or None
         self.requeue_delay = requeue_delay
         self.counters = Counters()
+        self.owners = ownership.OwnerIndex(storage, ownership_grace)
         self._sleep = sleep
 
     # oslo.messaging calls the method named after each priority.
@@ -141,19 +154,38 @@ class BridgeEndpoint:
 
     def _handle(self, priority: str, messages: list[dict]) -> str | None:
         notes = [to_notification(priority, m) for m in messages]
-        posts, dropped = self._translate(notes)
+        tally = tally_mod.Tally(self.rules, notes)
+        try:
+            return self._store(notes, tally)
+        finally:
+            tally.flush()
+
+    def _store(self, notes: list[translation.Notification],
+               tally: tally_mod.Tally) -> str | None:
+        try:
+            results, index = self.owners.translate(notes, self.rules)
+        except errors.Unavailable as exc:
+            return self._requeue(tally, len(notes), exc)
+        posts, dropped = self._group(results, tally)
+        try:
+            self.owners.record(index)
+        except errors.Unavailable as exc:
+            return self._requeue(tally, len(notes), exc)
+        except Exception:  # noqa: BLE001 - the index is an aid, see above
+            LOG.exception('Recording the owners of a batch of %d '
+                          'notifications failed', len(notes))
         rescued = 0
         try:
             evicted = self.storage.post_many(posts)
         except errors.Unavailable as exc:
-            return self._requeue(len(messages), exc)
+            return self._requeue(tally, len(notes), exc)
         except Exception:  # noqa: BLE001 - isolate the event that fails
             LOG.exception('Storing a batch of %d notifications failed; '
-                          'storing its queues one by one', len(messages))
+                          'storing its queues one by one', len(notes))
             try:
-                evicted, rescued = self._store_one_by_one(posts)
+                evicted, rescued = self._store_one_by_one(posts, tally)
             except errors.Unavailable as exc:
-                return self._requeue(len(messages), exc)
+                return self._requeue(tally, len(notes), exc)
         stored = sum(len(p.messages) for p in posts
                      if not self._is_dead_letter(p)) - rescued
         dead = sum(len(p.messages) for p in posts if self._is_dead_letter(p))
@@ -164,21 +196,23 @@ class BridgeEndpoint:
                      evicted, self.max_depth)
         return None
 
-    def _translate(self, notes: Iterable[translation.Notification]
-                   ) -> tuple[list[models.Post], int]:
+    def _group(self, results: Iterable[tuple[translation.Notification, Any]],
+               tally: tally_mod.Tally) -> tuple[list[models.Post], int]:
         grouped: dict[tuple[str, str], list[models.NewMessage]] = {}
         dead: list[models.NewMessage] = []
         dropped = 0
-        for note in notes:
-            result = translation.translate(note, self.rules)
+        for note, result in results:
             if isinstance(result, translation.Routed):
                 grouped.setdefault((result.project_id, result.queue), []).append(
                     models.NewMessage(body=result.body,
                                     ttl=result.ttl or self.default_ttl,
                                     dedup_key=result.dedup_key))
+                tally.outcome(note.message_id, 'stored')
             elif isinstance(result, translation.Dropped):
                 dropped += 1
+                tally.outcome(note.message_id, 'dropped')
             else:
+                tally.outcome(note.message_id, 'dead_lettered')
                 LOG.debug('Notification %s is unroutable: %s',
                           note.message_id, result.reason)
                 dead.append(self._dead_letter(note.message_id, result.reason,
@@ -201,8 +235,8 @@ class BridgeEndpoint:
         return (post.project == self.dead_letter_project
                 and post.queue == self.dead_letter_queue)
 
-    def _store_one_by_one(self, posts: Sequence[models.Post]
-                          ) -> tuple[int, int]:
+    def _store_one_by_one(self, posts: Sequence[models.Post],
+                          tally: tally_mod.Tally) -> tuple[int, int]:
         """Write each queue's share alone; a tenant share that still fails
         (other than Unavailable) is dead-lettered message by message.
         Return (evicted, tenant messages rescued)."""
@@ -214,26 +248,35 @@ class BridgeEndpoint:
                 raise
             except Exception as exc:  # noqa: BLE001
                 for msg in post.messages:
-                    self._rescue(post, msg, exc)
+                    tally.outcome(msg.dedup_key,
+                                  self._rescue(post, msg, exc))
                 if not self._is_dead_letter(post):
                     rescued += len(post.messages)
         return evicted, rescued
 
     def _rescue(self, post: models.Post, msg: models.NewMessage,
-                exc: Exception) -> None:
+                exc: Exception) -> str:
         """Dead-letter one message that its tenant queue refused: with its
-        body if possible, else with its address only."""
+        body if possible, else with its address only. Return the outcome
+        (``dead_lettered`` or ``lost``)."""
         reason = 'storing in %s/%s failed: %s' % (
             post.project, post.queue, type(exc).__name__)
         where = {'project_id': post.project, 'queue': post.queue}
-        for detail in ({**where, 'message': msg.body}, where):
+        details: tuple[dict[str, Any], ...] = (
+            {**where, 'message': msg.body}, where)
+        if isinstance(exc, errors.KeyUnavailable):
+            # The queue wants its bodies encrypted: never in clear here.
+            LOG.error('Cannot store in encrypted queue %s/%s: %s',
+                      post.project, post.queue, exc)
+            details = (where,)
+        for detail in details:
             letter = self._dead_letter(msg.dedup_key or '', reason, detail)
             try:
                 self.storage.post_many([models.Post(
                     self.dead_letter_project, self.dead_letter_queue,
                     [letter])])
                 self.counters.add(dead_lettered=1)
-                return
+                return 'dead_lettered'
             except errors.Unavailable:
                 raise
             except Exception:  # noqa: BLE001
@@ -242,10 +285,13 @@ class BridgeEndpoint:
         LOG.error('Dropping notification %s for %s/%s: it cannot be stored, '
                   'not even in the dead-letter queue',
                   msg.dedup_key, post.project, post.queue)
+        return 'lost'
 
-    def _requeue(self, count: int, exc: Exception) -> str:
+    def _requeue(self, tally: tally_mod.Tally, count: int,
+                 exc: Exception) -> str:
         LOG.warning('Storage unavailable (%s); requeueing %d notifications '
                     'in %.1f s', exc, count, self.requeue_delay)
         self.counters.add(requeued=count)
+        tally.requeue_all()
         self._sleep(self.requeue_delay)
         return REQUEUE

@@ -31,11 +31,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import time
-from typing import Any, Callable, Iterator, TextIO
+from typing import Any, Callable, Iterator, Mapping, TextIO
 
 from bridge import translation
 from bridge.storage import base, errors, models
-from bridge.translation import model
+from bridge.translation import model, ownership
 
 PAGE_SIZE = 100
 
@@ -47,6 +47,8 @@ class Replay:
     project: str
     queue: str
     message: models.NewMessage
+    #: What the event tells the ownership index (an OwnerFact), or None.
+    ownership: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,27 +60,41 @@ class Keep:
     reason: str
 
 
-def plan(body: Any, rules: translation.Rules, default_ttl: int
+def plan(body: Any, rules: translation.Rules, default_ttl: int,
+         owners: Mapping[tuple[str, str], str] | None = None
          ) -> Replay | Keep:
-    """What replaying one dead letter (its message body) would do. Pure."""
+    """What replaying one dead letter (its message body) would do, given
+    what the ownership index holds of its resource (``owners``). Pure."""
     note = body.get('notification') if isinstance(body, dict) else None
     if not isinstance(note, dict):
         return Keep('unreadable', 'not a bridge dead letter (no '
                                   '"notification" object)')
     if 'event_type' in note:
-        return _plan_notification(note, rules, default_ttl)
+        return _plan_notification(note, rules, default_ttl, owners or {})
     return _plan_refused(note, default_ttl)
 
 
+def notification_of(body: Any) -> translation.Notification | None:
+    """The notification a dead letter holds, if it holds one."""
+    note = body.get('notification') if isinstance(body, dict) else None
+    if not isinstance(note, dict) or 'event_type' not in note:
+        return None
+    return translation.Notification(**{name: note.get(name)
+                                       for name in model.NOTIFICATION_FIELDS})
+
+
 def _plan_notification(note: dict[str, Any], rules: translation.Rules,
-                       default_ttl: int) -> Replay | Keep:
+                       default_ttl: int,
+                       owners: Mapping[tuple[str, str], str]
+                       ) -> Replay | Keep:
     fields: dict[str, Any] = {name: note.get(name)
                               for name in model.NOTIFICATION_FIELDS}
-    result = translation.translate(translation.Notification(**fields), rules)
+    result = translation.translate(translation.Notification(**fields), rules,
+                                   owners)
     if isinstance(result, translation.Routed):
         return Replay(result.project_id, result.queue, models.NewMessage(
             body=result.body, ttl=result.ttl or default_ttl,
-            dedup_key=result.dedup_key))
+            dedup_key=result.dedup_key), result.ownership)
     if isinstance(result, translation.Dropped):
         return Keep('dropped', 'dropped by routing rule %s' % result.rule)
     return Keep('unroutable', result.reason)
@@ -183,7 +199,8 @@ class Replayer:
                  project: str, queue: str, default_ttl: int,
                  max_depth: int | None, out: TextIO,
                  progress_every: int = 1000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 ownership_grace: int = 86400) -> None:
         self.store = store
         self.rules = rules
         self.project = project
@@ -193,6 +210,9 @@ class Replayer:
         self.out = out
         self.progress_every = progress_every
         self.clock = clock
+        self.ownership_grace = ownership_grace
+        # Owners the letters replayed so far taught (also in a dry run).
+        self._learned: dict[tuple[str, str], str] = {}
 
     def run(self, summary: Summary, *, limit: int | None,
             dry_run: bool) -> Summary:
@@ -212,14 +232,41 @@ class Replayer:
                 self.out.flush()
         return summary
 
+    def _owners(self, body: Any) -> dict[tuple[str, str], str]:
+        """What the ownership index holds of the letter's resource, or
+        an earlier letter of this run taught."""
+        note = notification_of(body)
+        key = ownership.index_key(note, self.rules) if note else None
+        if key is None:
+            return {}
+        if key in self._learned:
+            return {key: self._learned[key]}
+        return {k: e.project
+                for k, e in self.store.lookup_owners([key]).items()}
+
+    def _learn(self, fact: Any, dry_run: bool) -> None:
+        """Record what a replayed letter teaches the ownership index, as
+        the listener would have."""
+        if fact is None:
+            return
+        self._learned[fact.key] = fact.project
+        if not dry_run:
+            expires = (time.time() + self.ownership_grace if fact.deleted
+                       else models.OWNER_LIVE)
+            self.store.record_owners([models.Ownership(
+                fact.resource_type, fact.resource_id, fact.project,
+                expires)])
+
     def _one(self, message: models.Message, summary: Summary,
              dry_run: bool) -> None:
-        outcome = plan(message.body, self.rules, self.default_ttl)
+        outcome = plan(message.body, self.rules, self.default_ttl,
+                       self._owners(message.body))
         if isinstance(outcome, Keep):
             summary.kept[outcome.kind] += 1
             summary.reasons[_short(outcome.reason, 120)] += 1
             return
         where = '%s/%s' % (outcome.project, outcome.queue)
+        self._learn(outcome.ownership, dry_run)  # as the listener: first
         if not dry_run and not self._store(message, outcome, where, summary):
             return
         summary.stored += 1

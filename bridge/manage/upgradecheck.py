@@ -14,6 +14,9 @@ Checks:
 * **Authentication**: ``noauth`` is flagged (development only); with
   ``keystone`` the ``[keystone_authtoken]`` section can validate tokens.
 * **Dead-letter queue**: readable through the API by an operator.
+* **Notification bus**: no setting lets notifications waiting for bridge
+  on RabbitMQ be lost (:func:`bridge.listeners.poolqueue.unsafe_settings`:
+  an empty ``[listener] pool``, a quorum ``rabbit_quorum_delivery_limit``).
 * **Policy file**: not in the deprecated JSON format (oslo.upgradecheck's
   common check).
 """
@@ -32,19 +35,22 @@ from bridge import conf as bridge_conf
 from bridge import storage as bridge_storage
 from bridge import translation
 from bridge.cmd import api as api_cmd
+from bridge.listeners import poolqueue
 from bridge.storage import errors as storage_errors
 
 Code = upgradecheck.Code
 Result = upgradecheck.Result
 
 #: MongoDB indexes whose absence breaks a guarantee (uniqueness of queue
-#: names, markers, dedup keys and subscribers), by collection. Kept in step
-#: with bridge/storage/mongodb/{connection,subscriptions}.py.
+#: names, markers, dedup keys, subscribers and quota overrides), by
+#: collection. Kept in step with
+#: bridge/storage/mongodb/{connection,subscriptions,quotas}.py.
 MONGO_REQUIRED_INDEXES = {
     'queues': 'project_name',
     'messages': 'queue_marker',
     'dedup': 'queue_key',
     'subscriptions': 'queue_subscriber',
+    'quotas': 'project_resource',
 }
 
 SYNC_HINT = 'run "bridge-manage db sync" (services also create it at start)'
@@ -204,6 +210,16 @@ def check_dead_letters(conf: cfg.ConfigOpts) -> Result:
                   % (conf.listener.dead_letter_queue, project))
 
 
+def check_bus(conf: cfg.ConfigOpts) -> Result:
+    problems = poolqueue.unsafe_settings(conf)
+    if problems:
+        return Result(Code.FAILURE, 'Notifications can be lost: %s'
+                      % ' '.join(problems))
+    description = poolqueue.describe(conf)
+    return Result(Code.SUCCESS, description[0].upper() + description[1:]
+                  + '.')
+
+
 class Checks(upgradecheck.UpgradeCommands):
     """bridge's upgrade checks over one parsed configuration."""
 
@@ -224,6 +240,9 @@ class Checks(upgradecheck.UpgradeCommands):
     def _dead_letters(self) -> Result:
         return check_dead_letters(self.conf)
 
+    def _bus(self) -> Result:
+        return check_bus(self.conf)
+
     def _policy(self) -> Result:
         return common_checks.check_policy_json(self, self.conf)
 
@@ -232,6 +251,7 @@ class Checks(upgradecheck.UpgradeCommands):
         ('Rules file', _rules),
         ('Authentication', _auth),
         ('Dead-letter queue', _dead_letters),
+        ('Notification bus', _bus),
         ('Policy file', _policy),
     )
 

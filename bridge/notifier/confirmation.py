@@ -21,7 +21,7 @@ from bridge.storage import models
 
 
 def path(sub: models.Subscription) -> str:
-    return '/v2/queues/%s/subscriptions/%s/confirm' % (sub.queue, sub.id)
+    return '%s/subscriptions/%s/confirm' % (sub.source_path, sub.id)
 
 
 def url(public_endpoint: str | None, sub: models.Subscription) -> str:
@@ -38,7 +38,7 @@ def signed_headers(key: str | None, lifetime: int, sub: models.Subscription,
         return {}
     expires = datetime.datetime.fromtimestamp(
         now + lifetime, datetime.timezone.utc).replace(tzinfo=None)
-    grant = signed_urls.grant([path(sub)], ['PUT'], sub.project,
+    grant = signed_urls.grant([path(sub)], ['PUT'], sub.tenant,
                               signed_urls.format_expiry(expires))
     return signed_urls.headers(key, grant)
 
@@ -57,8 +57,8 @@ def webhook_document(public_endpoint: str | None, sub: models.Subscription,
         how = 'an authenticated PUT of {"confirmed": true} to confirmation_url'
     document: dict[str, Any] = {
         'Message_Type': 'SubscriptionConfirmation',
-        'Message': 'Confirm the subscription to queue %s with %s.'
-                   % (sub.queue, how),
+        'Message': 'Confirm the subscription to %s %s with %s.'
+                   % (sub.source_kind, sub.queue, how),
         'subscription_id': sub.id,
         'queue_name': sub.queue,
         'confirmation_url': url(public_endpoint, sub),
@@ -71,7 +71,8 @@ def webhook_document(public_endpoint: str | None, sub: models.Subscription,
 
 
 def email_subject(sub: models.Subscription) -> str:
-    return 'Confirm your subscription to queue %s' % sub.queue
+    return 'Confirm your subscription to %s %s' % (sub.source_kind,
+                                                   sub.queue)
 
 
 def email_text(public_endpoint: str | None, sub: models.Subscription,
@@ -84,6 +85,7 @@ def email_text(public_endpoint: str | None, sub: models.Subscription,
     else:
         how = ('an authenticated request:\n\n  PUT %s\n  {"confirmed": true}'
                % url(public_endpoint, sub))
-    return ('You (or someone) subscribed %s to the messages of queue %s.\n\n'
+    return ('You (or someone) subscribed %s to the messages of %s %s.\n\n'
             'To receive them, confirm the subscription with %s\n\n'
-            'Until then nothing is sent.\n' % (address, sub.queue, how))
+            'Until then nothing is sent.\n'
+            % (address, sub.source_kind, sub.queue, how))

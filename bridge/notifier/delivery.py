@@ -43,6 +43,7 @@ from bridge.notifier import cache
 from bridge.notifier import confirmation
 from bridge.notifier import email as email_mod
 from bridge.notifier import formats
+from bridge.notifier import metrics
 from bridge.notifier import result as res
 from bridge.notifier import retry
 from bridge.notifier import subscriber as subscriber_mod
@@ -205,6 +206,7 @@ class _Run:
         self.sub = sub
         """The subscription as recorded so far in this run."""
         self.target = target
+        self.kind = metrics.kind(target)
         self.summary = summary
         self.policy = deliverer.policy(sub)
 
@@ -268,10 +270,11 @@ class _Run:
         """Send one message and record its outcome (releasing the lease
         with ``release``); False when the run must end (retry scheduled
         and lease released, or lease lost)."""
-        result = self.send(msg)
+        result = self.timed(self.send, msg)
         now = self.d.clock()
         if result.delivered:
             self.summary.delivered += 1
+            metrics.delivered(self.kind, now - msg.created)
             return self.record(release=release, cursor=msg.marker,
                                failures=0, next_attempt=0.0,
                                last_success=now)
@@ -290,6 +293,7 @@ class _Run:
                         last_error_at=now)
             return False
         self.summary.failed += 1
+        metrics.failed(self.kind, gave_up=result.outcome is res.Outcome.RETRY)
         if result.outcome is res.Outcome.RETRY:
             reason = 'gave up after %d attempt%s: %s' % (
                 failures, '' if failures == 1 else 's', result.reason)
@@ -306,6 +310,14 @@ class _Run:
         return self.record(release=release, cursor=msg.marker, failures=0,
                            next_attempt=0.0, last_error=reason,
                            last_error_at=now)
+
+    def timed(self, send: Callable[..., res.Result], *args: Any
+              ) -> res.Result:
+        """``send(*args)``, counted in the metrics."""
+        started = time.monotonic()
+        result = send(*args)
+        metrics.attempt(self.kind, result, time.monotonic() - started)
+        return result
 
     def send(self, msg: models.Message) -> res.Result:
         if isinstance(self.target, subscriber_mod.Email):
@@ -339,7 +351,7 @@ class _Run:
             changes = {'cursor': messages[-1].marker} if messages else {}
             self.record(release=True, confirmation_sent=True, **changes)
             return
-        result = self.send_confirmation()
+        result = self.timed(self.send_confirmation)
         now = self.d.clock()
         if result.delivered:
             self.summary.confirmation_sent = True

@@ -11,8 +11,9 @@ subscribers):
     ``subscription_id``, as ``application/json``;
   - ``"cloudevents"``: a CloudEvents 1.0 event in structured mode
     (``application/cloudevents+json``): ``id`` the message id, ``source``
-    ``/v2/queues/<queue>``, ``type`` the body's ``event_type`` (else
-    :data:`MESSAGE_TYPE`), ``subject`` its ``resource_id`` when it has
+    ``/v2/queues/<queue>`` (or ``/v2/topics/<topic>``), ``type`` the
+    body's ``event_type`` (else :data:`MESSAGE_TYPE`), ``subject`` its
+    ``resource_id`` when it has
     one, ``time`` when the message was stored, ``data`` the message body,
     and the extension attributes ``bridgequeue``, ``bridgesubscription``
     and ``bridgettl``. Confirmation requests become events of type
@@ -63,7 +64,7 @@ def _cloudevent(sub: models.Subscription, event_id: str, event_type: str,
                 when: float, data: Any) -> dict[str, Any]:
     return {'specversion': '1.0',
             'id': event_id,
-            'source': '/v2/queues/' + sub.queue,
+            'source': sub.source_path,
             'type': event_type,
             'time': _rfc3339(when),
             'datacontenttype': JSON,

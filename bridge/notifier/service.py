@@ -166,6 +166,11 @@ class NotifierService:
             LOG.warning('Storage unavailable while delivering subscription '
                         '%s (%s); it is delivered again once its lease '
                         'expires', sub.id, exc)
+        except errors.KeyUnavailable as exc:
+            self._bump('errors')
+            LOG.error('Cannot deliver subscription %s of queue %s/%s: %s; '
+                      'it is tried again once its lease expires', sub.id,
+                      sub.project, sub.queue, exc)
         except Exception:  # a bug: keep the thread, report loudly
             self._bump('errors')
             LOG.exception('Delivery run of subscription %s failed', sub.id)

@@ -10,20 +10,27 @@ from oslo_config import cfg
 
 from bridge import conf as bridge_conf
 from bridge.storage.base import Storage
+from bridge.storage.codec import BodyCodec
 
 
 def from_url(url: str, conf: cfg.ConfigOpts) -> Storage:
     """Open the driver that serves ``url``; ``conf`` supplies the
-    [storage] tuning options."""
+    [storage] tuning options and the [encryption] keys. ValueError (one
+    line) for an unknown scheme or malformed keys."""
+    codec = BodyCodec.from_conf(conf)
+    storage: Storage
     scheme = url.split(':', 1)[0].split('+', 1)[0].lower()
     if scheme in ('sqlite', 'postgresql', 'postgres', 'mysql', 'mariadb'):
         from bridge.storage import sql
-        return sql.SqlStorage(url, conf.storage)
-    if scheme in ('mongodb', 'mongodb+srv'):
+        storage = sql.SqlStorage(url, conf.storage)
+    elif scheme in ('mongodb', 'mongodb+srv'):
         from bridge.storage import mongodb
-        return mongodb.MongoStorage(url, conf.storage)
-    raise ValueError('[storage] url: unsupported scheme %r; use sqlite, '
-                     'postgresql, mysql+pymysql or mongodb' % scheme)
+        storage = mongodb.MongoStorage(url, conf.storage)
+    else:
+        raise ValueError('[storage] url: unsupported scheme %r; use sqlite, '
+                         'postgresql, mysql+pymysql or mongodb' % scheme)
+    storage.codec = codec
+    return storage
 
 
 def from_conf(conf: cfg.ConfigOpts) -> Storage:

@@ -38,6 +38,38 @@ Guarantees every driver gives
   post) is not stored again; its first id is returned instead, even if that
   message has since been deleted.
 
+* **Encryption at rest**: a message posted while its queue's metadata has
+  ``_enable_encrypt_messages`` true is stored with its body sealed by
+  :attr:`Storage.codec` (AES-GCM; see :mod:`bridge.storage.codec`), decided
+  by the metadata the post obeys; every method returning messages returns
+  them opened. A body that cannot be sealed or opened (no such key
+  configured) raises KeyUnavailable.
+* **Quotas** (the ``max_*`` arguments; None = unlimited), checked in the
+  same write, QuotaExceeded and nothing written when exceeded:
+
+  - ``max_messages`` (unexpired messages of the queue, batch included) is
+    exact on SQL: counted while the post holds the queue's counter lock,
+    which every post to that queue takes. On MongoDB the batch is
+    inserted, the queue counted, and the batch withdrawn if over: never
+    exceeded, but concurrent posts near the limit may all be refused.
+  - ``max_queues`` and ``max_subscriptions`` (per project) are counted just
+    before the insert, in its transaction, after locking the project's
+    rows: exact on SQL (on PostgreSQL and MariaDB, except a project's very
+    first row, which has nothing to lock yet; see
+    :mod:`bridge.storage.sql.quotas`). On MongoDB
+    concurrent creations in one project may overshoot by the creations in
+    flight at that moment. With storage pools
+    (:mod:`bridge.storage.pooling`) a queue lives on one pool, so
+    ``max_messages`` stays as exact as its pool's driver; ``max_queues``
+    and ``max_subscriptions`` are checked across all pools (the sum of
+    their counts) before creating, but not atomically: concurrent
+    creations in one project may overshoot by the creations in flight, as
+    on MongoDB.
+
+  Per-project overrides are stored with :meth:`Storage.set_quota` so every
+  process sees them; which limit applies is the caller's business
+  (:mod:`bridge.quotas`).
+
 Times are UNIX epoch seconds (floats) from the calling process's clock.
 """
 
@@ -46,11 +78,11 @@ from __future__ import annotations
 import abc
 from typing import Any, Callable, Sequence
 
-from bridge.storage import errors
 from bridge.storage.catalog import Catalog
-from bridge.storage.models import (Claim, DeliveryOutcome, Message,
-                                  MessagePage, NewMessage, Post, QueueStats,
-                                  Subscription)
+from bridge.storage.codec import BodyCodec
+from bridge.storage.models import (BacklogSample, Claim, DeliveryOutcome,
+                                  Message, MessagePage, NewMessage, Ownership,
+                                  Post, QueueSample, QueueStats, Subscription)
 
 
 class Storage(abc.ABC):
@@ -63,6 +95,10 @@ class Storage(abc.ABC):
 
     #: Seconds a dedup key is remembered after its first post.
     dedup_window: int = 14 * 24 * 3600
+
+    #: Seals and opens message bodies (set by :func:`bridge.storage.from_url`
+    #: from [encryption]; this default has no keys).
+    codec: BodyCodec = BodyCodec()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -88,16 +124,18 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def sweep(self, now: float | None = None) -> int:
-        """Delete expired messages and dedup keys; return how many
-        messages were removed. Correctness never depends on it."""
+        """Delete expired messages, dedup keys and ownership entries; return
+        how many messages were removed. Correctness never depends on it."""
 
     # -- queues ------------------------------------------------------------
 
     @abc.abstractmethod
     def create_queue(self, project: str, name: str,
-                     metadata: dict[str, Any]) -> bool:
+                     metadata: dict[str, Any], *,
+                     max_queues: int | None = None) -> bool:
         """Create the queue. Return True if it was created, False if it
-        already existed (its metadata is then left unchanged)."""
+        already existed (its metadata is then left unchanged). QuotaExceeded
+        if it is new and the project already has ``max_queues``."""
 
     @abc.abstractmethod
     def get_queue(self, project: str, name: str) -> dict[str, Any]:
@@ -144,7 +182,9 @@ class Storage(abc.ABC):
     def post_prepared(self, project: str, queue: str,
                       prepare: Callable[[dict[str, Any]],
                                         Sequence[NewMessage]],
-                      client_id: str | None = None) -> list[str]:
+                      client_id: str | None = None, *,
+                      max_messages: int | None = None,
+                      max_queues: int | None = None) -> list[str]:
         """Post what ``prepare(metadata)`` makes of a request, given the
         queue's metadata ({} for a queue that does not exist yet; the post
         creates it). ``prepare`` validates the request against the metadata
@@ -154,14 +194,15 @@ class Storage(abc.ABC):
         Drivers may call ``prepare`` more than once; it must return as many
         messages whatever the metadata. Drivers should store messages
         prepared from the metadata the queue holds when the post commits
-        (the SQL driver does); this default reads the metadata, then posts,
-        so a metadata change in between goes unnoticed."""
-        try:
-            metadata = self.get_queue(project, queue)
-        except errors.QueueNotFound:
-            metadata = {}
-        return self.post_messages(project, queue, prepare(metadata),
-                                  client_id)
+        (the SQL driver does); the MongoDB driver reads the metadata, then
+        posts, so a metadata change in between goes unnoticed. Bodies are
+        sealed (:attr:`codec`) when that metadata asks for it.
+
+        Quotas: QuotaExceeded, nothing posted, if the queue would then hold
+        more than ``max_messages`` unexpired messages, or if it does not
+        exist and the project already has ``max_queues`` (see the module
+        docstring for what concurrency allows)."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     def list_messages(self, project: str, queue: str, *,
@@ -231,11 +272,20 @@ class Storage(abc.ABC):
 
     def create_subscription(self, project: str, queue: str, subscriber: str,
                             *, ttl: int, options: dict[str, Any],
-                            secret: str, confirmed: bool) -> Subscription:
+                            secret: str, confirmed: bool,
+                            max_subscriptions: int | None = None
+                            ) -> Subscription:
         """Subscribe ``subscriber`` to the queue (which need not exist yet).
         Its cursor starts at the queue's newest marker: it receives messages
         posted from now on. Conflict if the same subscriber already has an
-        unexpired subscription to this queue of this project."""
+        unexpired subscription to this queue of this project; QuotaExceeded
+        if the project already has ``max_subscriptions`` unexpired ones."""
+        raise NotImplementedError
+
+    def count_subscriptions(self, project: str,
+                            now: float | None = None) -> int:
+        """Number of the project's unexpired subscriptions (the count
+        ``max_subscriptions`` is checked against)."""
         raise NotImplementedError
 
     def get_subscription(self, project: str, queue: str,
@@ -287,6 +337,51 @@ class Storage(abc.ABC):
         nothing, if the lease was lost (another notifier owns it now)."""
         raise NotImplementedError
 
+    # -- ownership index -----------------------------------------------------
+    # Which project owns a resource, learnt from the events that name both
+    # (see bridge.listeners.ownership). Drivers implement these; the
+    # defaults refuse, so an incomplete driver fails loudly.
+
+    def record_owners(self, entries: Sequence[Ownership],
+                      now: float | None = None) -> None:
+        """Upsert the entries, keyed by (resource_type, resource_id), in one
+        transaction where the backend allows (else entry by entry; a retry
+        is safe: recording is idempotent).
+
+        An entry's ``project`` replaces the stored one. Its ``expires`` can
+        only bring the stored expiry earlier: once a delete event has set
+        it, later entries of the same resource (late or redelivered events)
+        never make it live again. Several processes may record the same
+        resource at once: nothing fails, each field ends as one of them
+        wrote it, and the earliest expiry wins."""
+        raise NotImplementedError
+
+    def lookup_owners(self, keys: Sequence[tuple[str, str]],
+                      now: float | None = None
+                      ) -> dict[tuple[str, str], Ownership]:
+        """The unexpired entries among ``keys`` ((resource_type,
+        resource_id) pairs), by key; unknown or expired keys are left out.
+        One round trip for the whole batch."""
+        raise NotImplementedError
+
+    # -- samples for metrics ------------------------------------------------
+
+    @abc.abstractmethod
+    def sample_queues(self, limit: int,
+                      now: float | None = None) -> list[QueueSample]:
+        """The ``limit`` deepest queues of all projects (unexpired
+        messages), deepest first, ties by project then queue; empty queues
+        are left out. Read-only. It reads every message: for metrics
+        sampled every few seconds, never per request."""
+
+    @abc.abstractmethod
+    def sample_backlogs(self, limit: int,
+                        now: float | None = None) -> list[BacklogSample]:
+        """The ``limit`` unexpired subscriptions with the most unexpired
+        messages after their cursor, most first, ties by subscription id;
+        subscriptions with nothing pending are left out. Read-only; like
+        :meth:`sample_queues`, for sampled metrics."""
+
     # -- claims ------------------------------------------------------------
 
     @abc.abstractmethod
@@ -319,3 +414,26 @@ class Storage(abc.ABC):
     def delete_claim(self, project: str, queue: str, claim_id: str) -> None:
         """Release the claim: its messages become claimable again.
         Idempotent."""
+
+    # -- quota overrides -------------------------------------------------------
+    # Per-project limits an operator set (bridge-manage quota); the defaults
+    # live in [quotas]. Resources are short names ("queues", "messages",
+    # "subscriptions"); limits are integers >= 0 (0: unlimited).
+
+    def set_quota(self, project: str, resource: str, limit: int) -> None:
+        """Store (or replace) the project's limit for ``resource``."""
+        raise NotImplementedError
+
+    def get_quotas(self, project: str) -> dict[str, int]:
+        """The project's overrides by resource ({} when it has none)."""
+        raise NotImplementedError
+
+    def list_quotas(self) -> dict[str, dict[str, int]]:
+        """Every project's overrides, by project."""
+        raise NotImplementedError
+
+    def delete_quota(self, project: str,
+                     resource: str | None = None) -> None:
+        """Remove one override (or, without ``resource``, all of the
+        project's); the defaults apply again. Idempotent."""
+        raise NotImplementedError

@@ -65,3 +65,16 @@ class NoPoolForFlavor(Invalid):
 class DeadLetterQueueElsewhere(Conflict):
     """A queue names a ``_dead_letter_queue`` that lives on another pool:
     dead letters move inside one backend, so the two must share a pool."""
+class QuotaExceeded(StorageError):
+    """The write would take the project beyond one of its quotas; nothing
+    was written."""
+
+    def __init__(self, resource: str, limit: int) -> None:
+        super().__init__('quota exceeded: at most %d %s' % (limit, resource))
+        self.resource = resource
+        self.limit = limit
+
+
+class KeyUnavailable(StorageError):
+    """A message body must be sealed or opened with an encryption key that
+    is not configured (or does not match). Nothing was written."""

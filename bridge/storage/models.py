@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Sequence
 
+from bridge.storage import namespaces
+
 
 @dataclasses.dataclass(frozen=True)
 class NewMessage:
@@ -102,6 +104,8 @@ class Subscription:
 
     id: str
     project: str
+    """The queue's owner: a project, or a project's topics
+    (:mod:`bridge.storage.namespaces`)."""
     queue: str
     subscriber: str
     ttl: int
@@ -128,6 +132,21 @@ class Subscription:
     def age(self, now: float) -> int:
         return max(0, int(now - self.created))
 
+    @property
+    def tenant(self) -> str:
+        """The project the subscription belongs to."""
+        return namespaces.split(self.project)[0]
+
+    @property
+    def source_kind(self) -> str:
+        """``queue`` or ``topic``: what it is subscribed to."""
+        return namespaces.split(self.project)[1][:-1]
+
+    @property
+    def source_path(self) -> str:
+        """The API path of its queue or topic (``/v2/queues/NAME``)."""
+        return namespaces.path(self.project, self.queue)
+
 
 @dataclasses.dataclass(frozen=True)
 class DeliveryOutcome:
@@ -143,3 +162,68 @@ class DeliveryOutcome:
     error_at: float | None = None
     confirmation_sent: bool | None = None
     """Set when a confirmation request was just sent (None: unchanged)."""
+
+
+#: The ``expires`` an ownership entry has while its resource lives (the
+#: end of year 9999, as epoch seconds). Drivers store it as a number so that
+#: "the earlier expiry wins" is a plain minimum.
+OWNER_LIVE = 253402300799.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Ownership:
+    """One entry of the ownership index: resource (type, id) -> owner.
+
+    The key is the pair: a resource id is only unique within its type, and
+    some services let users choose ids (Glance images), so a tenant cannot
+    claim another service's resource by naming an image after it."""
+
+    resource_type: str
+    """``<service>:<kind>``, e.g. ``neutron:network``."""
+    resource_id: str
+    project: str
+    expires: float = OWNER_LIVE
+    """Epoch seconds after which the entry is gone; :data:`OWNER_LIVE`
+    while the resource lives (no delete event seen yet)."""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.resource_type, self.resource_id)
+
+    @property
+    def live(self) -> bool:
+        return self.expires >= OWNER_LIVE
+
+
+def merge_ownership(entries: Sequence[Ownership]
+                    ) -> dict[tuple[str, str], Ownership]:
+    """One entry per key, as recording them in order would leave it: the
+    last project, the earliest expiry."""
+    merged: dict[tuple[str, str], Ownership] = {}
+    for entry in entries:
+        known = merged.get(entry.key)
+        if known is not None and known.expires < entry.expires:
+            entry = dataclasses.replace(entry, expires=known.expires)
+        merged[entry.key] = entry
+    return merged
+@dataclasses.dataclass(frozen=True)
+class QueueSample:
+    """One queue's depth, for metrics (:meth:`Storage.sample_queues`)."""
+
+    project: str
+    queue: str
+    depth: int
+    """Unexpired messages (claimed and delayed ones included)."""
+    oldest_age: float
+    """Seconds since the oldest of them was stored."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BacklogSample:
+    """One subscription's backlog (:meth:`Storage.sample_backlogs`)."""
+
+    subscription_id: str
+    project: str
+    queue: str
+    backlog: int
+    """Unexpired messages after the subscription's cursor."""

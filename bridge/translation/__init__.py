@@ -3,7 +3,9 @@
 Pure functions over dicts, driven by a YAML rules file operators edit
 (default: ``etc/bridge/rules.yaml``, shipped in this package as
 ``default_rules.yaml``). The listener calls :func:`translate` once per
-notification; the only I/O here is :func:`load_rules` reading the file.
+notification, with the owners the ownership index holds for the batch
+(looked up beforehand, see :func:`.ownership.index_key`); the only I/O
+here is :func:`load_rules` reading the file.
 
 Modules, one concept each:
 
@@ -12,8 +14,12 @@ Modules, one concept each:
 * :mod:`.rules`: loading and validating the rules file into
   :mod:`.ruleset` objects.
 * :mod:`.tenant`: owner resolution (the project that owns the resource).
+* :mod:`.ownership`: the resource an event is about, as the key of the
+  ownership index, and what an event teaches that index.
 * :mod:`.routing`: queue choice, drop rules, queue name sanitizing.
-* :mod:`.redaction`: removal of operator-only data.
+* :mod:`.allowlist`: allow-list paths, compiled into a tree.
+* :mod:`.tenantview`: what a tenant sees of a payload (allow-list, then
+  :mod:`.redaction`'s deny-list, free text through :mod:`.scrub`).
 * :mod:`.body`: the documented, versioned tenant message body.
 * :mod:`.pipeline`: :func:`translate`, the whole pipeline.
 """

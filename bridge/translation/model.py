@@ -52,6 +52,12 @@ class Routed:
     body: dict
     #: Always the notification's ``message_id``.
     dedup_key: str
+    #: What the event tells the ownership index (None: nothing), see
+    #: :mod:`bridge.translation.ownership`.
+    ownership: Any = None
+    #: Where the owner came from: ``payload``, ``index`` (the ownership
+    #: index) or ``context`` (a non-operator request context).
+    owner_from: str = ''
 
 
 @dataclasses.dataclass(frozen=True)

@@ -104,11 +104,17 @@ class JsonPath:
         for step in steps:
             found: list[Any] = []
             for value in current:
+                kind = type(value)  # dict first: isinstance(Mapping) is slow
                 if step is _WILDCARD:
-                    if isinstance(value, (list, tuple)):
+                    if kind is dict:
+                        found.extend(value.values())
+                    elif isinstance(value, (list, tuple)):
                         found.extend(value)
                     elif isinstance(value, Mapping):
                         found.extend(value.values())
+                elif kind is dict:
+                    if step in value:
+                        found.append(value[step])
                 elif isinstance(value, Mapping) and step in value:
                     found.append(value[step])
             if not found:

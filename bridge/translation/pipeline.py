@@ -6,11 +6,15 @@ Steps, each a pure function of the notification and the rules:
    fields of the wrong type are read as empty).
 2. Route (:mod:`~bridge.translation.routing`): a ``drop`` rule gives
    :class:`Dropped`; no matching route gives :class:`Unroutable`.
-3. Find the owner (:mod:`~bridge.translation.tenant`): none gives
-   :class:`Unroutable`.
-4. Redact the payload and build the versioned body
-   (:mod:`~bridge.translation.redaction`, :mod:`~bridge.translation.body`):
-   :class:`Routed`, deduplicated by the notification's ``message_id``.
+3. Find the owner (:mod:`~bridge.translation.tenant`): from the payload,
+   else from ``owners`` (what the ownership index holds for the event's
+   resource, looked up by the caller), else from a non-operator request
+   context; none gives :class:`Unroutable` ("owner unknown").
+4. Keep what the family's allow-list allows of the payload, scrubbed, and
+   build the versioned body (:mod:`~bridge.translation.redaction`,
+   :mod:`~bridge.translation.body`): :class:`Routed`, deduplicated by the
+   notification's ``message_id``, with the fact the ownership index should
+   record (:class:`~bridge.translation.ownership.OwnerFact`).
 
 :func:`translate` never raises: an unexpected error becomes
 :class:`Unroutable` with the error as reason, so one odd notification can
@@ -23,24 +27,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.translation import body, routing, tenant
+from bridge.translation import body, ownership, routing, tenant
 from bridge.translation.model import (Dropped, Notification, Routed,
                                       Unroutable, original_body)
-from bridge.translation.redaction import Redactor
+from bridge.translation.tenantview import TenantView
 from bridge.translation.ruleset import Rules, memoized, normalize_priority
 
+#: The ownership index's answers: (resource type, resource id) -> project.
+Owners = Mapping[tuple[str, str], str]
 
-def translate(n: Notification, rules: Rules) -> Routed | Dropped | Unroutable:
-    """Decide what happens to ``n`` (see the module docstring)."""
+_NO_OWNERS: Owners = {}
+
+
+def translate(n: Notification, rules: Rules, owners: Owners = _NO_OWNERS
+              ) -> Routed | Dropped | Unroutable:
+    """Decide what happens to ``n`` (see the module docstring). ``owners``
+    holds what the ownership index knows of resources ((type, id) ->
+    project); it is read only for an event whose payload names no owner
+    (see :func:`bridge.translation.ownership.index_key`)."""
     try:
-        return _translate(n, rules)
+        return _translate(n, rules, owners)
     except Exception as exc:  # noqa: BLE001 - documented: never raises
         return Unroutable(reason='translation failed: %s: %s'
                           % (type(exc).__name__, _short(str(exc))),
                           body=original_body(n))
 
 
-def _translate(n: Notification, rules: Rules
+def _translate(n: Notification, rules: Rules, owners: Owners
                ) -> Routed | Dropped | Unroutable:
     event_type = getattr(n, 'event_type', None)
     if not isinstance(event_type, str) or not event_type:
@@ -66,7 +79,10 @@ def _translate(n: Notification, rules: Rules
 
     family = routing.find_family(rules, event_type, exchange, publisher_id,
                                  priority)
-    owner = tenant.resolve_owner(family, payload, ctxt, rules)
+    resource_id = tenant.resolve_resource_id(family, payload)
+    key = (ownership.resource_type(family, event_type), resource_id) \
+        if family is not None and resource_id is not None else None
+    owner = tenant.resolve_owner(family, payload, ctxt, rules, owners, key)
     if owner.project_id is None:
         return _unroutable(n, owner.reason)
 
@@ -82,8 +98,14 @@ def _translate(n: Notification, rules: Rules
     if not queue:
         return _unroutable(n, 'route %r gives an empty queue name'
                            % route.name)
-    redactor = memoized(rules, ('redactor',),
-                        lambda: Redactor(rules.redaction))
+    view = memoized(rules, ('tenant-view',),
+                    lambda: TenantView(rules.redaction))
+    allow = family.allow if family is not None and family.allow is not None \
+        else rules.redaction.generic
+    fact = None
+    if key is not None and owner.source in ('payload', 'index'):
+        fact = ownership.OwnerFact(key[0], key[1], owner.project_id,
+                                   ownership.is_delete(event_type))
     return Routed(
         project_id=owner.project_id,
         queue=queue,
@@ -92,9 +114,10 @@ def _translate(n: Notification, rules: Rules
             message_id=message_id, event_type=event_type,
             timestamp=getattr(n, 'timestamp', None), service=service,
             priority=priority, project_id=owner.project_id,
-            resource_id=tenant.resolve_resource_id(family, payload),
-            ctxt=ctxt, payload=redactor(payload)),
-        dedup_key=message_id)
+            resource_id=resource_id,
+            ctxt=ctxt, payload=view(payload, allow, publisher_id)),
+        dedup_key=message_id, ownership=fact,
+        owner_from=owner.source)
 
 
 def _unroutable(n: Any, reason: str) -> Unroutable:

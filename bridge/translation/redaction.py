@@ -1,7 +1,12 @@
 """Redaction: remove operator-only data before a tenant sees a payload.
 
-Applied to the whole payload, at every depth (dicts inside lists inside
-dicts...), driven by the ``redaction`` section of the rules file:
+:class:`~bridge.translation.tenantview.TenantView` is what translation
+applies: the family's allow-list (everything not allowed is removed),
+free-text fields scrubbed, and inside what is kept, the deny-list below
+(:class:`Redactor`) as a second net.
+
+The deny-list applies at every depth (dicts inside lists inside dicts...),
+driven by the ``redaction`` section of the rules file:
 
 ``keys``
     Key names removed with their value, compared case-insensitively:
@@ -132,3 +137,4 @@ class Redactor:
 def redact(payload: Any, policy: Redaction) -> Any:
     """A redacted copy of ``payload`` under ``policy``."""
     return Redactor(policy)(payload)
+

@@ -15,14 +15,20 @@ has five top-level keys, all validated at start-up:
     Ordered list; the first family whose ``match`` matches a notification
     describes it: ``service``, ``owner`` (JSONPaths under ``$.payload``,
     first non-empty wins), ``context_fallback``, ``context_paths``,
-    ``resource_id`` (JSONPaths under ``$.payload``).
+    ``resource_id`` (JSONPaths under ``$.payload``), ``allow`` and
+    ``free_text`` (allow-list paths, see :mod:`.allowlist`: the payload
+    fields a tenant may see; without them, ``redaction.generic_allow``).
 ``routes``
     Ordered list; the first enabled route whose ``match`` matches decides:
     ``queue`` (a name template, see :data:`TEMPLATE_VARIABLES`) with an
     optional ``ttl``, or ``drop: true``.
 ``redaction``
-    What is removed from payloads before a tenant sees them (see
-    :mod:`bridge.translation.redaction`).
+    The deny-list still applied inside what the allow-lists keep (see
+    :mod:`bridge.translation.redaction`), the marker (``replacement``),
+    and optionally ``generic_allow``, ``generic_free_text``,
+    ``tenant_address_keys`` and ``host_keys`` (see
+    :mod:`bridge.translation.tenantview`; defaults in
+    :mod:`bridge.translation.ruleset`).
 
 ``match`` (in families and routes) takes ``event_type``, ``exchange``,
 ``publisher_id`` (globs, a string or a list) and ``priority`` (names); a
@@ -42,9 +48,11 @@ from typing import Any, Iterable
 
 import yaml  # type: ignore[import-untyped]
 
-from bridge.translation import patterns
+from bridge.translation import allowlist, patterns
 from bridge.translation.patterns import GlobSet, JsonPath, PatternError
-from bridge.translation.ruleset import (PRIORITIES, TEMPLATE_VARIABLES,
+from bridge.translation.ruleset import (ADDRESS_KEYS, GENERIC_ALLOW,
+                                        GENERIC_FREE_TEXT, HOST_KEYS,
+                                        PRIORITIES, TEMPLATE_VARIABLES,
                                         Family, Match, Redaction, Route, Rules,
                                         Template, normalize_priority)
 
@@ -230,7 +238,8 @@ class _Parser:
             item = self.mapping(item, where,
                                 ('name', 'match', 'service', 'owner',
                                  'context_fallback', 'context_paths',
-                                 'resource_id'), ('name', 'owner'))
+                                 'resource_id', 'allow', 'free_text'),
+                                ('name', 'owner'))
             name = item['name']
             if not isinstance(name, str) or not name:
                 raise self.fail(where + '.name', 'must be a non-empty string')
@@ -257,8 +266,25 @@ class _Parser:
                                self.paths(own_context,
                                           where + '.context_paths', 'ctxt')),
                 resource_id=self.paths(item.get('resource_id', []),
-                                       where + '.resource_id', 'payload')))
+                                       where + '.resource_id', 'payload'),
+                allow=(self.allow_list(item.get('allow', []),
+                                       item.get('free_text', []), where)
+                       if 'allow' in item or 'free_text' in item
+                       else None)))
         return tuple(result)
+
+    def allow_list(self, allow: Any, free_text: Any, where: str
+                   ) -> allowlist.Node:
+        lists = {}
+        for key, value in (('allow', allow), ('free_text', free_text)):
+            lists[key] = self.str_list(value, where + '.' + key)
+            for i, text in enumerate(lists[key]):
+                try:
+                    allowlist.parse_path(text)
+                except allowlist.PathError as exc:
+                    raise self.fail('%s.%s[%d]' % (where, key, i),
+                                    str(exc)) from None
+        return allowlist.compile_paths(lists['allow'], lists['free_text'])
 
     def routes(self, value: Any) -> tuple[Route, ...]:
         if not isinstance(value, list):
@@ -328,7 +354,9 @@ class _Parser:
     def redaction(self, value: Any) -> Redaction:
         keys = ('keys', 'key_prefixes', 'secret_key_patterns',
                 'value_patterns', 'replacement')
-        value = self.mapping(value, 'redaction', keys, keys)
+        value = self.mapping(value, 'redaction', keys + (
+            'generic_allow', 'generic_free_text', 'tenant_address_keys',
+            'host_keys'), keys)
         replacement = value['replacement']
         if not isinstance(replacement, str):
             raise self.fail('redaction.replacement', 'must be a string')
@@ -342,7 +370,17 @@ class _Parser:
                                    re.IGNORECASE),
             values=self.regex(value['value_patterns'],
                               'redaction.value_patterns'),
-            replacement=replacement)
+            replacement=replacement,
+            generic=self.allow_list(
+                value.get('generic_allow', list(GENERIC_ALLOW)),
+                value.get('generic_free_text', list(GENERIC_FREE_TEXT)),
+                'redaction.generic'),
+            address_keys=frozenset(k.lower() for k in self.str_list(
+                value.get('tenant_address_keys', list(ADDRESS_KEYS)),
+                'redaction.tenant_address_keys')),
+            host_keys=frozenset(k.lower() for k in self.str_list(
+                value.get('host_keys', list(HOST_KEYS)),
+                'redaction.host_keys')))
 
 
 def _label(where: str, item: Any) -> str:

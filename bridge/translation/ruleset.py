@@ -11,6 +11,7 @@ import dataclasses
 import re
 from typing import Any, Iterable, Mapping
 
+from bridge.translation.allowlist import Node
 from bridge.translation.patterns import GlobSet, JsonPath
 
 #: Variables a queue template may use, with their meaning.
@@ -56,6 +57,9 @@ class Family:
     context_fallback: bool
     context_paths: tuple[JsonPath, ...]
     resource_id: tuple[JsonPath, ...]
+    #: The payload fields a tenant may see (None: the generic list of
+    #: :class:`Redaction`).
+    allow: Node | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +93,12 @@ class Redaction:
     secret_keys: re.Pattern[str] | None
     values: re.Pattern[str] | None
     replacement: str
+    #: What a family without an allow-list shows (see GENERIC_ALLOW).
+    generic: Node = dataclasses.field(default_factory=Node)
+    #: Keys whose IP addresses are the tenant's own (not scrubbed).
+    address_keys: frozenset[str] = frozenset()
+    #: Keys whose values name hosts (scrubbed from free text).
+    host_keys: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +123,31 @@ class Rules:
         return dataclasses.replace(
             self, context_deny_projects=self.context_deny_projects | extra,
             _memo={})
+
+
+#: The allow-list of families without one of their own (the rules file's
+#: ``redaction.generic_allow`` replaces it): ids, names the tenant chose,
+#: status and state, sizes and timestamps, at the top of the payload and
+#: one object down (``{"loadbalancer": {...}}``). Never the whole payload.
+GENERIC_ALLOW = tuple(
+    prefix + key
+    for prefix in ('', '*.')
+    for key in ('id', '*_id', 'name', 'display_name', 'status', 'state',
+                'operating_status', 'provisioning_status', 'size', '*_size',
+                '*_gb', '*_mb', 'vcpus', 'created_at', 'updated_at',
+                'deleted_at', 'launched_at', 'terminated_at', 'timestamp',
+                'tags'))
+#: Free-text fields of families without an allow-list (scrubbed).
+GENERIC_FREE_TEXT = ('description', 'status_reason', '*.description',
+                     '*.status_reason')
+#: Keys whose values are the tenant's own IP addresses.
+ADDRESS_KEYS = ('ip_address', 'fixed_ip_address', 'floating_ip_address',
+                'address', 'addr', 'gateway_ip', 'vip_address',
+                'access_ip_v4', 'access_ip_v6')
+#: Keys whose values name hosts of the cloud.
+HOST_KEYS = ('host', 'hosts', 'node', 'nodename', 'hypervisor_hostname',
+             'launched_on', 'binding:host_id', 'attached_host',
+             'service_host', 'compute_host', 'cluster_name')
 
 
 def normalize_priority(priority: str) -> str:

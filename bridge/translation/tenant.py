@@ -6,16 +6,21 @@ For a notification described by a :class:`~bridge.translation.rules.Family`:
    first that finds a non-empty value (not null, ``""``, ``[]`` or ``{}``)
    decides. If that path finds several different values (a wildcard over a
    bulk payload), the owner is ambiguous and nothing is routed.
-2. Only when no owner path finds anything, and the family allows
-   ``context_fallback``, the request context is read with the family's
-   ``context_paths`` (under ``$.ctxt``), unless the context belongs to a
-   deny-listed project (by id, or by ``project_name``/``tenant_name``):
-   service users and admins act for tenants, so their context never names
-   the owner.
-3. The value found must look like a project id (:func:`is_project_id`).
+2. Else the ownership index: the owner recorded for the resource from
+   earlier events that named it (see :mod:`bridge.translation.ownership`;
+   the listener looks it up and passes it in).
+3. Else, only if the family allows ``context_fallback``, the request
+   context, read with the family's ``context_paths`` (under ``$.ctxt``),
+   unless it is an operator's (:func:`operator_context`: an operator
+   project by id, ``[translation] operator_projects`` or the rules'
+   deny-lists, or by ``project_name``/``tenant_name``; or a context with
+   the ``admin`` or ``service`` role): admins and service users act for
+   tenants, so their context never names the owner.
+4. The value found must look like a project id (:func:`is_project_id`).
 
 Anything else leaves the notification without owner: it is unroutable and
-goes to the operator's dead-letter queue, never to a guessed tenant.
+goes to the operator's dead-letter queue with a reason starting "owner
+unknown", never to a guessed tenant.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class Owner:
     project_id: str | None
     #: Where the owner came from (a JSONPath), or why there is none.
     reason: str
+    #: ``payload``, ``index`` or ``context``; empty when there is none.
+    source: str = ''
 
 
 def is_project_id(value: Any) -> bool:
@@ -49,33 +56,51 @@ def is_project_id(value: Any) -> bool:
             and PROJECT_ID_RE.match(value) is not None)
 
 
-def resolve_owner(family: Family | None, payload: Any,
-                  ctxt: Mapping[str, Any], rules: Rules) -> Owner:
-    """The owning project of a notification (see the module docstring)."""
-    if family is None:
-        return Owner(None, 'no event family of the rules matches this event')
+def payload_owner(family: Family, payload: Any) -> Owner | None:
+    """The owner the payload names (step 1), or None when it names none."""
     found = _first(family.owner, {'payload': payload})
+    return None if found is None else _checked(*found, source='payload')
+
+
+_NO_OWNERS: Mapping[Any, str] = {}
+
+
+def resolve_owner(family: Family | None, payload: Any,
+                  ctxt: Mapping[str, Any], rules: Rules,
+                  owners: Mapping[Any, str] = _NO_OWNERS,
+                  key: Any = None) -> Owner:
+    """The owning project of a notification (see the module docstring).
+    ``owners`` is what the ownership index holds, read (with the event's
+    ``key``) only when the payload names no owner."""
+    if family is None:
+        return Owner(None, 'owner unknown: no event family of the rules '
+                     'matches this event')
+    found = payload_owner(family, payload)
     if found is not None:
-        return _checked(*found)
+        return found
+    indexed = owners.get(key) if key is not None else None
+    if indexed is not None:
+        if is_project_id(indexed):
+            return Owner(indexed, 'ownership index', 'index')
+        return Owner(None, 'owner unknown: the ownership index holds a '
+                     'value that is not a project id: %s' % _short(indexed))
     tried = ', '.join(p.text for p in family.owner) or 'none'
+    unknown = ('owner unknown: the payload names none (owner paths: %s), '
+               'the ownership index has no entry' % tried)
     if not family.context_fallback:
-        return Owner(None, 'the payload names no owner (owner paths: %s) and '
-                     'family %r does not fall back to the request context'
-                     % (tried, family.name))
-    denied = _denied_context(ctxt, rules)
-    if denied:
-        return Owner(None, 'the payload names no owner (owner paths: %s) and '
-                     'the request context is of deny-listed project %s'
-                     % (tried, denied))
-    found = _first(family.context_paths, {'ctxt': ctxt})
-    if found is None:
-        return Owner(None, 'no owner in the payload (owner paths: %s) nor in '
-                     'the request context' % tried)
-    owner = _checked(*found)
+        return Owner(None, '%s, and family %r does not fall back to the '
+                     'request context' % (unknown, family.name))
+    operator = operator_context(ctxt, rules)
+    if operator:
+        return Owner(None, '%s, and the request context is of an operator '
+                     '(%s)' % (unknown, operator))
+    found_ctx = _first(family.context_paths, {'ctxt': ctxt})
+    if found_ctx is None:
+        return Owner(None, '%s, nor the request context' % unknown)
+    owner = _checked(*found_ctx, source='context')
     if owner.project_id in rules.context_deny_projects:
-        return Owner(None, 'the payload names no owner and the request '
-                     'context is of deny-listed project %s'
-                     % owner.project_id)
+        return Owner(None, '%s, and the request context is of operator '
+                     'project %s' % (unknown, owner.project_id))
     return owner
 
 
@@ -109,7 +134,7 @@ def _first(paths: Iterable[JsonPath], doc: dict[str, Any]
     return None
 
 
-def _checked(path: str, values: list[Any]) -> Owner:
+def _checked(path: str, values: list[Any], source: str) -> Owner:
     if len(values) > 1:
         return Owner(None, 'ambiguous owner: %s finds %d different values'
                      % (path, len(values)))
@@ -117,19 +142,36 @@ def _checked(path: str, values: list[Any]) -> Owner:
     if not is_project_id(value):
         return Owner(None, 'the owner found at %s is not a project id: %s'
                      % (path, _short(value)))
-    return Owner(value, path)
+    return Owner(value, path, source)
 
 
-def _denied_context(ctxt: Mapping[str, Any], rules: Rules) -> str | None:
+#: Roles that make a request context an operator's: such a context acts
+#: for others and never names an owner.
+OPERATOR_ROLES = frozenset(('admin', 'service'))
+
+
+def operator_context(ctxt: Mapping[str, Any], rules: Rules) -> str | None:
+    """Why the context is an operator's (its project is an operator
+    project by id or name, or it has an operator role), or None."""
     for key in ('project_id', 'tenant_id', 'tenant'):
         value = ctxt.get(key)
         if isinstance(value, str) and value in rules.context_deny_projects:
-            return value
+            return 'operator project %s' % value
     for key in ('project_name', 'tenant_name'):
         value = ctxt.get(key)
         if (isinstance(value, str)
                 and value in rules.context_deny_project_names):
-            return 'name %r' % value
+            return 'operator project name %r' % value
+    roles = ctxt.get('roles')
+    if isinstance(roles, str):
+        roles = roles.split(',')
+    if isinstance(roles, (list, tuple)):
+        found = sorted({r.strip().lower() for r in roles
+                        if isinstance(r, str)} & OPERATOR_ROLES)
+        if found:
+            return 'role %s' % ', '.join(found)
+    if ctxt.get('is_admin') is True:
+        return 'is_admin'
     return None
 
 

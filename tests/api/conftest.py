@@ -14,6 +14,8 @@ from bridge import storage as bridge_storage
 from bridge.api import app as api_app
 from bridge.storage.base import Storage
 
+from tests.storage.conftest import TEST_KEY
+
 from .support import Api
 
 
@@ -24,6 +26,8 @@ def conf() -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     bridge_conf.register_opts(conf)
     conf([], project='bridge', default_config_files=[])
+    # Queues may ask for encryption at rest: the tests run with a key.
+    conf.set_override('keys', [TEST_KEY], group='encryption')
     return conf
 
 

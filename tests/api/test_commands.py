@@ -18,6 +18,7 @@ from oslo_config import cfg
 
 from bridge import conf as bridge_conf
 from bridge import storage as bridge_storage
+from bridge.api import server as api_server
 from bridge.cmd import api as api_cmd
 
 BIN = pathlib.Path(sys.executable).parent
@@ -160,23 +161,21 @@ def test_bridge_manage_without_command_prints_usage() -> None:
     assert 'db' in done.stderr
 
 
-def test_gunicorn_options_follow_api_options_and_command_line() -> None:
+def test_server_follows_api_options_and_command_line() -> None:
     conf = cfg.ConfigOpts()
     bridge_conf.register_opts(conf)
     conf.register_cli_opts(api_cmd.CLI_OPTS)
-    conf(['--bind-host', '::1', '--bind-port', '9999'],
+    conf(['--bind-host', '127.0.0.1', '--bind-port', str(free_port())],
          default_config_files=[])
     conf.set_override('workers', 3, group='api')
-    options = api_cmd.gunicorn_options(conf)
-    assert options['bind'] == '[::1]:9999'
-    # One thread per worker (the default) still keeps client connections
-    # alive: the sync worker class would close each after one request.
-    assert (options['workers'], options['threads'],
-            options['worker_class']) == (3, 1, 'gthread')
-    conf.set_override('worker_connections', 16, group='api')
-    assert api_cmd.gunicorn_options(conf)['worker_connections'] == 16
-    conf.set_override('threads', 4, group='api')
-    assert api_cmd.gunicorn_options(conf)['threads'] == 4
+    conf.set_override('max_requests_per_worker', 16, group='api')
+    conf.set_override('graceful_timeout', 7, group='api')
+    server = api_server.build(conf, [])
+    assert (server.bind_addr, server.bind_port) == (
+        '127.0.0.1', conf.bind_port)
+    assert (server.workers, server.backpressure,
+            server.workers_kill_timeout) == (3, 16, 7)
+    assert api_server.display_address('::1', 9999) == '[::1]:9999'
 
 
 def test_redact_url_hides_passwords() -> None:
@@ -195,9 +194,10 @@ conf = wsgi.load_conf(config_files=wsgi.config_files_from_env())
 storage.from_conf(conf).ensure_schema()
 client = testing.TestClient(wsgi.init_application())
 headers = {"Client-ID": str(uuid.uuid4()), "X-Project-Id": "p"}
-print(client.simulate_put("/v2/queues/q1", headers=headers).status_code)
-print(client.simulate_get("/v2/queues", headers=headers,
-                          params={"limit": "2"}).status_code)
+print("STATUS", client.simulate_put("/v2/queues/q1",
+                                   headers=headers).status_code)
+print("STATUS", client.simulate_get("/v2/queues", headers=headers,
+                                    params={"limit": "2"}).status_code)
 '''
 
 
@@ -212,5 +212,28 @@ def test_wsgi_entry_point_reads_files_named_by_environment(
     done = subprocess.run([sys.executable, '-c', WSGI_PROBE], env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ['201', '400']
+    # (The access log shares stdout.)
+    assert [line.split()[1] for line in done.stdout.splitlines()
+            if line.startswith('STATUS ')] == ['201', '400']
     assert (tmp_path / 'wsgi.sqlite').exists()
+
+
+@pytest.mark.parametrize('url, workers, threads', [
+    (None, 1, 1), ('sqlite:////tmp/x.sqlite', 1, 1),
+    ('postgresql://u@h/db', bridge_conf.NETWORK_DATABASE_WORKERS,
+     bridge_conf.NETWORK_DATABASE_THREADS),
+    ('mongodb://h/db', bridge_conf.NETWORK_DATABASE_WORKERS,
+     bridge_conf.NETWORK_DATABASE_THREADS)])
+def test_default_workers_and_threads_follow_the_storage(
+        url, workers, threads) -> None:
+    conf = cfg.ConfigOpts()
+    bridge_conf.register_opts(conf)
+    conf([], default_config_files=[])
+    if url:
+        conf.set_override('url', url, group='storage')
+    assert (api_server.api_workers(conf), api_server.api_threads(conf)) == (
+        workers, threads)
+    conf.set_override('workers', 5, group='api')
+    conf.set_override('threads', 3, group='api')
+    assert (api_server.api_workers(conf), api_server.api_threads(conf)) == (
+        5, 3)

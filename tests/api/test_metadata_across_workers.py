@@ -21,7 +21,7 @@ from .test_queues import PATCH_TYPE
 @pytest.fixture
 def workers(conf: Any, tmp_path: Any) -> Iterator[tuple[Api, Api]]:
     """Two applications with their own storage on one SQLite file, as two
-    gunicorn workers have; same project and client."""
+    bridge-api workers have; same project and client."""
     url = 'sqlite:///%s' % (tmp_path / 'api.sqlite')
     stores = [bridge_storage.from_url(url, conf) for _ in range(2)]
     stores[0].ensure_schema()

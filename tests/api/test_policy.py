@@ -14,6 +14,7 @@ import pytest
 from oslo_config import cfg
 from oslo_policy import opts as policy_opts
 
+from bridge import quotas
 from bridge.api import app as api_app
 from bridge.api import policy
 from bridge.api import share
@@ -32,8 +33,8 @@ def test_every_resource_rule_has_a_default(conf: cfg.ConfigOpts,
     table = api_app.routes(
         storage, limits,
         subscription_validation.SubscriptionLimits.from_conf(conf),
-        share.Share(limits, 'key', 60), pooling.wrap(storage, conf).registry,
-        conf.pooling)
+        share.Share(limits, 'key', 60), quotas.Quotas(storage, conf),
+        pooling.wrap(storage, conf).registry, conf.pooling)
     used = {rule for _, resource in table
             for rule in getattr(resource, 'rules', {}).values()}
     assert used and used <= defined

@@ -371,3 +371,23 @@ def test_purge_refuses_unknown_resource_types(api: Api, body: Any) -> None:
     api.post_messages('q1', 1)
     assert_error(api.post('/v2/queues/q1/purge', json=body), 400)
     assert api.get('/v2/queues/q1/stats').json['messages']['total'] == 1
+
+
+@pytest.mark.parametrize('name', ['.', '..', '%2E', '%2E%2E'])
+def test_dot_segments_are_not_queue_names(api: Api, name: str) -> None:
+    """Clients normalise "." and ".." away as path segments: such a queue
+    could never be reached again."""
+    assert_error(api.put('/v2/queues/' + name), 400)
+    assert api.get('/v2/queues').json['queues'] == []
+
+
+def test_names_with_dots_beside_other_characters_are_queue_names(
+        api: Api) -> None:
+    assert api.put('/v2/queues/.a').status_code == 201
+    assert api.put('/v2/queues/a..b').status_code == 201
+
+
+@pytest.mark.parametrize('name', ['q1%0A', 'q1%0D%0A', '%0Aq1'])
+def test_queue_names_with_a_trailing_or_leading_newline_are_400(
+        api: Api, name: str) -> None:
+    assert_error(api.put('/v2/queues/' + name), 400)

@@ -178,3 +178,20 @@ def test_a_works_in_its_own_project_whatever_project_header_it_sends(
 
     assert a.call('DELETE', f'/v2/queues/{QUEUE}').status_code == 204
     assert_b_untouched(tenants)
+
+
+def test_a_cannot_see_or_read_b_topics(tenants: dict[str, Any]) -> None:
+    a, b = tenants['a'], tenants['b']
+    topic = f'/v2/topics/{QUEUE}'
+    assert b.call('PUT', topic).status_code in (201, 204)
+    posted = b.call('POST', topic + '/messages', json={'messages': [
+        {'body': {'secret': 'b-topic-secret'}}]})
+    assert posted.status_code == 201, posted.text
+    assert a.call('GET', '/v2/topics').json()['topics'] == []
+    assert a.call('GET', topic).status_code == 404
+    listing = a.call('GET', topic + '/messages', params={'echo': 'true'})
+    assert 'b-topic-secret' not in listing.text
+    assert a.call('GET', posted.json()['resources'][0]).status_code == 404
+    mine = b.call('GET', topic + '/messages', params={'echo': 'true'})
+    assert 'b-topic-secret' in mine.text
+    assert_b_untouched(tenants)

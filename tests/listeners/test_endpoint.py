@@ -118,6 +118,9 @@ def test_a_redelivered_batch_is_stored_once(store, rules, samples):
 
 def test_storage_unavailable_requeues_the_batch_after_a_pause(rules, samples):
     class DownStore:
+        def lookup_owners(self, keys):
+            raise errors.Unavailable('database is down')
+
         def post_many(self, posts):
             raise errors.Unavailable('database is down')
 
@@ -143,6 +146,9 @@ def test_a_poison_event_is_dead_lettered_and_the_rest_is_stored(
             if any(p.project == poison_project for p in posts):
                 raise ValueError('value too long for column')
             return store.post_many(posts)
+
+        def __getattr__(self, name):
+            return getattr(store, name)
 
     ep = make_endpoint(Picky(), rules)
     others = [s for s in owned if s['expected_project'] != poison_project][:5]
@@ -178,3 +184,22 @@ def test_stored_bodies_are_json_documents_with_the_notification_id(
     assert bodies[0]['id'] == sample['message_id']
     assert bodies[0]['event_type'] == sample['event_type']
     json.dumps(bodies[0])
+
+
+def test_events_for_an_encrypted_queue_without_keys_are_never_dead_lettered_in_clear(
+        store, rules, samples):
+    """A tenant queue that wants encryption, on a listener with no key: the
+    store refuses, and the dead letter names the queue only."""
+    sample = next(s for s in samples if s['expected_project'])
+    project = sample['expected_project']
+    deliver(make_endpoint(store, rules), [sample])  # learn its queue
+    (queue,) = stored(store, project)
+    store.set_queue_metadata(project, queue,
+                             {'_enable_encrypt_messages': True})
+    again = dict(sample, message_id=str(uuid.uuid4()))
+    results = deliver(make_endpoint(store, rules), [again])
+    assert set(results.values()) == {None}
+    (letter,) = [b for b in stored(store, DLQ_PROJECT)[DLQ_QUEUE]
+                 if b['notification'].get('queue') == queue]
+    assert 'KeyUnavailable' in letter['reason']
+    assert letter['notification'] == {'project_id': project, 'queue': queue}

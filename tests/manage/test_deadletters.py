@@ -33,14 +33,18 @@ def listen(setup: Setup, rules: translation.Rules, samples: list[dict]
 
 
 def routed_now(samples: list[dict]) -> dict[str, translation.Routed]:
-    """message_id -> where the current (default) rules deliver it."""
+    """message_id -> where the current (default) rules deliver it, with
+    the ownership index the listener builds from the samples in order."""
     result = {}
+    owners: dict[tuple[str, str], str] = {}
     for sample in samples:
         note = bridge_endpoint.to_notification(
             sample['priority'].lower(), as_listener_message(sample))
-        routed = translation.translate(note, DEFAULT_RULES)
+        routed = translation.translate(note, DEFAULT_RULES, owners)
         if isinstance(routed, translation.Routed):
             result[note.message_id] = routed
+            if routed.ownership is not None:
+                owners[routed.ownership.key] = routed.ownership.project
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import pathlib
 import uuid
 
@@ -13,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from bridge import storage as bridge_storage
+from bridge.listeners import poolqueue
 from bridge.manage import upgradecheck
 from bridge.storage import errors as storage_errors
 from tests.listeners.conftest import make_conf
@@ -63,8 +65,45 @@ def test_keystone_deployment_with_admin_dead_letter_project_passes(
     code, checks = results(setup)
     assert {name: result for name, (result, _) in checks.items()} == {
         'Storage': 0, 'Rules file': 0, 'Authentication': 0,
-        'Dead-letter queue': 0, 'Policy file': 0}
+        'Dead-letter queue': 0, 'Notification bus': 0, 'Policy file': 0}
     assert code == 0
+
+
+def test_default_bus_settings_keep_waiting_notifications(setup: Setup
+                                                         ) -> None:
+    _, checks = results(setup)
+    assert checks['Notification bus'][0] == 0
+    assert "Pool queue 'bridge' is a durable classic queue" \
+        in checks['Notification bus'][1]
+
+
+def test_quorum_delivery_limit_fails_and_is_named(setup: Setup) -> None:
+    write_conf(setup.path, setup.url, '[oslo_messaging_rabbit]\n'
+               'rabbit_quorum_queue = true\n'
+               'rabbit_quorum_delivery_limit = 3\n')
+    code, checks = results(setup)
+    assert code == 2
+    assert checks['Notification bus'][0] == 2
+    assert '[oslo_messaging_rabbit] rabbit_quorum_delivery_limit = 3' \
+        in checks['Notification bus'][1]
+
+
+@pytest.mark.parametrize('listener, rabbit, code, words', [
+    ({'pool': ''}, {}, 2, '[listener] pool is empty'),
+    ({'pool_queue_type': 'quorum'}, {'rabbit_quorum_delivery_limit': 3}, 2,
+     'rabbit_quorum_delivery_limit = 3'),
+    ({}, {'rabbit_quorum_queue': True}, 0, "'bridge' is a quorum queue"),
+    ({}, {'amqp_durable_queues': True}, 0, 'created durable when missing'),
+])
+def test_bus_check_names_unsafe_settings_and_describes_safe_ones(
+        listener: dict, rabbit: dict, code: int, words: str) -> None:
+    conf = make_conf('sqlite://', **listener)
+    poolqueue.rabbit_conf(conf)
+    for key, value in rabbit.items():
+        conf.set_override(key, value, group='oslo_messaging_rabbit')
+    result = upgradecheck.check_bus(conf)
+    assert result.code == code
+    assert words in (result.details or '')
 
 
 def test_keystone_with_default_dead_letter_project_warns(setup: Setup
@@ -145,7 +184,8 @@ def test_table_output_for_humans(setup: Setup) -> None:
 
 def test_mongodb_indexes_are_checked() -> None:
     name = 'bridge_test_upgrade_%s' % uuid.uuid4().hex[:8]
-    url = MONGO_URL.replace('/bridge_test?', '/%s?' % name)
+    # A database of its own, whatever the configured URL names.
+    url = re.sub(r'/[^/?]*(\?|$)', r'/%s\1' % name, MONGO_URL, count=1)
     conf = make_conf(url)
     store = bridge_storage.from_url(url, conf)
     client = pymongo.MongoClient(url, serverSelectionTimeoutMS=5000)
@@ -158,8 +198,8 @@ def test_mongodb_indexes_are_checked() -> None:
         empty = upgradecheck.check_storage(conf)
         assert empty.code == 2
         assert 'lacks indexes dedup.queue_key, messages.queue_marker, ' \
-            'queues.project_name, subscriptions.queue_subscriber;' \
-            in empty.details
+            'queues.project_name, quotas.project_resource, ' \
+            'subscriptions.queue_subscriber;' in empty.details
         store.ensure_schema()
         ready = upgradecheck.check_storage(conf)
         assert (ready.code, ready.details) == (

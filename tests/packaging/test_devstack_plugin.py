@@ -18,7 +18,6 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 
 import pytest
 import yaml
@@ -231,16 +230,13 @@ def test_settings_and_plugin_are_shellcheck_clean() -> None:
     assert done.returncode == 0, done.stdout
 
 
-def test_install_installs_bridge_uwsgi_and_the_wsgi_script(
-        devstack: Devstack) -> None:
+def test_install_installs_bridge_and_nothing_else(devstack: Devstack) -> None:
+    """bridge-api brings its own server (granian, a requirement): no
+    uwsgi, no WSGI script."""
     calls = devstack.phase('stack', 'install')
-    assert ['setup_develop', str(REPO)] in calls
-    assert ['pip_install', 'uwsgi'] in calls
-    script = devstack.path('FAKE_BIN') / 'bridge-wsgi-api'
-    assert 'application = init_application()' in script.read_text()
-    assert os.access(script, os.X_OK)
-    # The script is the same entry point as setup.cfg's wsgi_scripts.
-    assert 'from bridge.api.wsgi import init_application' in script.read_text()
+    assert [c for c in calls if c[0] != 'echo_summary'] == [
+        ['setup_develop', str(REPO)]]
+    assert not (devstack.path('FAKE_BIN') / 'bridge-wsgi-api').exists()
 
 
 def test_post_config_writes_bridge_conf_for_keystone_mysql_and_rabbit(
@@ -264,13 +260,10 @@ def test_post_config_writes_bridge_conf_for_keystone_mysql_and_rabbit(
     assert ['setup_logging', str(devstack.path('BRIDGE_CONF_DIR')
                                  / 'bridge.conf')] in calls
 
-    uwsgi = devstack.ini(devstack.path('BRIDGE_CONF_DIR')
-                         / 'bridge-api-uwsgi.ini')['uwsgi']
-    assert uwsgi['wsgi-file'] == str(devstack.path('FAKE_BIN')
-                                     / 'bridge-wsgi-api')
-    assert uwsgi['http'] == '0.0.0.0:8888'
-    assert uwsgi['env'] == 'BRIDGE_CONFIG_FILE=%s' % (
-        devstack.path('BRIDGE_CONF_DIR') / 'bridge.conf')
+    # bridge-api's own [api] defaults unless local.conf sets them.
+    assert not conf.has_option('api', 'workers')
+    assert not conf.has_option('api', 'threads')
+    assert 'write_uwsgi_config' not in names(calls)
 
     # Keystone: service user, "messaging" service and endpoint.
     assert ['create_service_user', 'bridge'] in calls
@@ -389,9 +382,8 @@ def test_extra_starts_the_three_services_and_waits_for_the_api(
     fake_bin = devstack.path('FAKE_BIN')
     conf = devstack.path('BRIDGE_CONF_DIR') / 'bridge.conf'
     assert [c for c in calls if c[0] == 'run_process'] == [
-        ['run_process', 'bridge-api', '%s/uwsgi --procname-prefix bridge-api '
-         '--ini %s' % (fake_bin, devstack.path('BRIDGE_CONF_DIR')
-                       / 'bridge-api-uwsgi.ini')],
+        ['run_process', 'bridge-api',
+         '%s/bridge-api --config-file %s' % (fake_bin, conf)],
         ['run_process', 'bridge-listener',
          '%s/bridge-listener --config-file %s' % (fake_bin, conf)],
         ['run_process', 'bridge-notifier',
@@ -419,14 +411,19 @@ def test_full_stack_then_unstack_stops_all_three(devstack: Devstack
     assert 'run_process' not in names(calls)
 
 
-def test_clean_removes_uwsgi_config_state_and_configuration(
-        devstack: Devstack) -> None:
+def test_api_workers_and_threads_from_local_conf(devstack: Devstack
+                                                 ) -> None:
+    devstack.env.update(BRIDGE_API_WORKERS='3', BRIDGE_API_THREADS='2')
+    devstack.phase('stack', 'post-config')
+    conf = devstack.ini(devstack.path('BRIDGE_CONF_DIR') / 'bridge.conf')
+    assert (conf['api']['workers'], conf['api']['threads']) == ('3', '2')
+
+
+def test_clean_removes_state_and_configuration(devstack: Devstack) -> None:
     devstack.stack()
     conf_dir = devstack.path('BRIDGE_CONF_DIR')
     assert (conf_dir / 'bridge.conf').exists()
-    calls = devstack.phase('clean')
-    assert ['remove_uwsgi_config', str(conf_dir / 'bridge-api-uwsgi.ini'),
-            str(devstack.path('FAKE_BIN') / 'bridge-wsgi-api')] in calls
+    devstack.phase('clean')
     assert not conf_dir.exists()
     assert not (devstack.root / 'data' / 'bridge').exists()
 
@@ -467,33 +464,24 @@ def test_settings_enable_the_three_services(devstack: Devstack) -> None:
         'True']
 
 
-WSGI_PROBE = '''
-import runpy, sys, uuid
-from falcon import testing
-from bridge import storage
-from bridge.api import wsgi
-storage.from_conf(wsgi.load_conf(config_files=wsgi.config_files_from_env())
-                  ).ensure_schema()
-app = runpy.run_path(sys.argv[1])['application']
-client = testing.TestClient(app)
-headers = {"Client-ID": str(uuid.uuid4()), "X-Project-Id": "p"}
-print(client.simulate_get("/").status_code,
-      client.simulate_put("/v2/queues/q1", headers=headers).status_code)
-'''
-
-
-def test_written_wsgi_script_serves_the_api_from_the_uwsgi_env(
+def test_bridge_declares_queues_and_exchanges_as_the_services_do(
         devstack: Devstack) -> None:
-    """What uwsgi does with the script: load it as a file (wsgi-file) and
-    call its ``application``, configured by the env line of the ini."""
-    devstack.phase('stack', 'install')
-    script = devstack.path('FAKE_BIN') / 'bridge-wsgi-api'
-    conf = devstack.root / 'bridge.conf'
-    conf.write_text('[storage]\nurl = sqlite:///%s\n'
-                    % (devstack.root / 'api.sqlite'))
-    done = subprocess.run(
-        [sys.executable, '-c', WSGI_PROBE, str(script)],
-        env=dict(os.environ, BRIDGE_CONFIG_FILE=str(conf)),
-        capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ['300', '201']
+    """The pool queue is durable anyway; quorum when the services use
+    quorum queues, and missing exchanges created as the services would."""
+    nova = devstack.path('NOVA_CONF')
+    nova.write_text('[DEFAULT]\ndebug = True\n[oslo_messaging_rabbit]\n'
+                    'rabbit_quorum_queue = True\n'
+                    'amqp_durable_queues = True\n')
+    devstack.phase('stack', 'post-config')
+    conf = devstack.ini(devstack.path('BRIDGE_CONF_DIR') / 'bridge.conf')
+    assert conf['listener']['pool_queue_type'] == 'auto'
+    assert dict(conf['oslo_messaging_rabbit']) == {
+        'rabbit_quorum_queue': 'True', 'amqp_durable_queues': 'True'}
+
+
+def test_oslo_messaging_defaults_are_left_as_they_are(devstack: Devstack
+                                                      ) -> None:
+    devstack.phase('stack', 'post-config')
+    conf = devstack.ini(devstack.path('BRIDGE_CONF_DIR') / 'bridge.conf')
+    assert conf['listener']['pool_queue_type'] == 'auto'
+    assert not conf.has_section('oslo_messaging_rabbit')

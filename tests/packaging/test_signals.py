@@ -2,11 +2,14 @@
 ``stop_process`` and ``tools/quickstart.sh stop`` send it), and
 ``bridge-listener`` reloads its rules file on SIGHUP.
 
-(``bridge-api`` under gunicorn: tests/api/test_commands.py checks that
-SIGTERM ends it with exit status 0.)"""
+(``bridge-api``: tests/api/test_commands.py checks that SIGTERM ends it
+with exit status 0, and tests/api/test_server.py that it answers the
+requests it holds first.)"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pathlib
 import signal
 import subprocess
@@ -169,3 +172,58 @@ def test_notifier_exits_0_promptly_on_sigterm(
 
     assert code == 0, notifier.log.read_text()
     assert seconds < 10
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                stat = pathlib.Path('/proc/%s/stat' % entry).read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(')', 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def test_listener_workers_stop_on_repeated_sigterm(
+        tmp_path: pathlib.Path, bus: dict[str, str]) -> None:
+    """systemd signals every process of the unit (and the parent forwards
+    the signal to its workers): a worker gets SIGTERM twice or more, maybe
+    while handling the first. It must still stop, never deadlock."""
+    rules = tmp_path / 'rules.yaml'
+    write_rules(rules, '{service}-events')
+    config = listener_config(tmp_path, bus, rules)
+    config.write_text(config.read_text() + 'workers = 2\n')
+    log = tmp_path / 'listener.log'
+    with open(log, 'wb') as out:
+        proc = subprocess.Popen(
+            [str(BIN / 'bridge-listener'), '--config-file', str(config)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=tmp_path, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while log.read_text(errors='replace').count('Listening on') < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, \
+                log.read_text(errors='replace')
+            time.sleep(0.1)
+        workers = children(proc.pid)
+        assert len(workers) == 2
+        # A stream of SIGTERMs to the workers, some landing while the
+        # previous one is being handled; then one to the parent, which
+        # forwards it once more.
+        until = time.monotonic() + 1.0
+        while time.monotonic() < until:
+            for pid in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            time.sleep(0.0005)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(STOP_WITHIN) == 0
+        assert log.read_text().count('Listener stopped') == 2
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)

@@ -17,6 +17,7 @@ random project id each, so databases are created once and never dropped.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import uuid
@@ -41,6 +42,9 @@ DEFAULT_URLS = {
 
 BACKENDS = ['sqlite', 'postgresql', 'mariadb', 'mongodb', 'pooled']
 POOLED = 'pooled'
+
+#: An [encryption] key for tests (id "test", 32 bytes).
+TEST_KEY = 'test:' + base64.b64encode(b'bridge test key, never in prod!!').decode()
 
 # A URL per backend whose server cannot be reached (port 1 is closed).
 UNREACHABLE_URLS = {
@@ -73,6 +77,8 @@ def make_conf() -> cfg.ConfigOpts:
     bridge_conf.register_opts(conf)
     conf(args=[], default_config_files=[])
     conf.set_override('mongodb_timeout', 5, group='storage')
+    # Queues may ask for encryption at rest: the suite runs with a key.
+    conf.set_override('keys', [TEST_KEY], group='encryption')
     return conf
 
 

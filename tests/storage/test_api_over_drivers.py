@@ -79,3 +79,22 @@ def test_purge_of_both_resource_types_empties_the_queue_and_unsubscribes(
     assert api('GET', '/v2/queues/q/subscriptions').json[
         'subscriptions'] == []
     assert api('HEAD', '/v2/queues/q').status_code == 204
+
+
+def test_topics_through_the_api_are_apart_from_queues_on_every_driver(
+        api: Client) -> None:
+    assert api('PUT', '/v2/topics/t', json={'x': 1}).status_code == 201
+    api('POST', '/v2/topics/t/messages', json={'messages': [{'body': 'T'}]})
+    api('POST', '/v2/queues/t/messages', json={'messages': [{'body': 'Q'}]})
+    assert [t['name'] for t in api('GET', '/v2/topics').json['topics']] \
+        == ['t']
+    assert [q['name'] for q in api('GET', '/v2/queues').json['queues']] \
+        == ['t']
+    topic = api('GET', '/v2/topics/t/messages', params={'echo': 'true'})
+    assert [m['body'] for m in topic.json['messages']] == ['T']
+    assert api('GET', '/v2/topics/t/stats').json['messages']['total'] == 1
+    assert api('DELETE', '/v2/topics/t').status_code == 204
+    assert api('GET', '/v2/topics/t').status_code == 404
+    queue = api('GET', '/v2/queues/t/messages', params={'echo': 'true'})
+    assert [m['body'] for m in queue.json['messages']] == ['Q']
+    api('DELETE', '/v2/queues/t')

@@ -264,3 +264,85 @@ def test_pools_of_every_driver_hold_queues_side_by_side(
             'mariadb', 'mongodb', 'postgresql']
     finally:
         store.close()
+
+
+def _two_flavored_pools(store: PooledStorage, tmp_path: pathlib.Path,
+                        names: Callable[[str], str]) -> tuple[str, str]:
+    """Two pools, each the only pool of a flavor named after it."""
+    left, right = names('left'), names('right')
+    for pool in (left, right):
+        add_pool(store, tmp_path, pool)
+        store.registry.put_flavor(catalog.Flavor(pool), [pool])
+    return left, right
+
+
+def test_queue_and_subscription_quotas_count_every_pool(
+        facade: Facade, tmp_path: pathlib.Path, project: str,
+        names: Callable[[str], str]) -> None:
+    store = facade()
+    left, right = _two_flavored_pools(store, tmp_path, names)
+    store.create_queue(project, 'a', {'_flavor': left}, max_queues=2)
+    store.create_queue(project, 'b', {'_flavor': right}, max_queues=2)
+    assert store.catalog().placement(project, 'a') == left
+    assert store.catalog().placement(project, 'b') == right
+    # Each pool holds one queue; the project holds two.
+    with pytest.raises(errors.QuotaExceeded) as refused:
+        store.create_queue(project, 'c', {'_flavor': left}, max_queues=2)
+    assert refused.value.resource == 'queues'
+    with pytest.raises(errors.QuotaExceeded):
+        store.post_prepared(project, 'd', lambda metadata: [new(1)],
+                            max_queues=2)
+    assert store.count_queues(project) == 2
+    assert not store.create_queue(project, 'a', {}, max_queues=2)
+    store.post_prepared(project, 'b', lambda metadata: [new(1)],
+                        max_queues=2)  # an existing queue is not counted
+
+    def subscribe(queue: str) -> models.Subscription:
+        return store.create_subscription(
+            project, queue, 'https://h.example/' + queue, ttl=TTL,
+            options={}, secret='s', confirmed=True, max_subscriptions=2)
+
+    subscribe('a')
+    subscribe('b')
+    assert store.count_subscriptions(project) == 2
+    with pytest.raises(errors.QuotaExceeded) as refused:
+        subscribe('a2')
+    assert refused.value.resource == 'subscriptions'
+    assert store.count_subscriptions(project) == 2
+
+
+def test_metric_samples_merge_every_pool_in_order(
+        facade: Facade, tmp_path: pathlib.Path, project: str,
+        names: Callable[[str], str]) -> None:
+    store = facade()
+    left, right = _two_flavored_pools(store, tmp_path, names)
+    store.create_queue(project, 'shallow', {'_flavor': left})
+    store.create_queue(project, 'deep', {'_flavor': right})
+    store.post_messages(project, 'shallow', [new(1)])
+    store.post_messages(project, 'deep', [new(i) for i in range(3)])
+    for queue in ('shallow', 'deep'):
+        store.create_subscription(project, queue, 'https://h.example/' +
+                                  queue, ttl=TTL, options={}, secret='s',
+                                  confirmed=True)
+    store.post_messages(project, 'deep', [new(4)])
+    samples = store.sample_queues(10_000)
+    assert [(s.queue, s.depth) for s in samples if s.project == project] == [
+        ('deep', 4), ('shallow', 1)]
+    keys = [(-s.depth, s.project, s.queue) for s in samples]
+    assert keys == sorted(keys)
+    assert len(store.sample_queues(1)) == 1
+    backlogs = store.sample_backlogs(10_000)
+    assert [(s.queue, s.backlog) for s in backlogs
+            if s.project == project] == [('deep', 1)]
+    keys = [(-s.backlog, s.subscription_id) for s in backlogs]
+    assert keys == sorted(keys)
+    assert store.sample_backlogs(0) == []
+
+
+def test_every_pool_seals_and_opens_with_the_facades_codec(
+        facade: Facade, tmp_path: pathlib.Path, project: str,
+        names: Callable[[str], str]) -> None:
+    store = facade()
+    left, right = _two_flavored_pools(store, tmp_path, names)
+    assert store.registry.driver(left).codec is store.codec
+    assert store.registry.driver(right).codec is store.codec

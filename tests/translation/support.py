@@ -73,3 +73,16 @@ def family(doc: dict[str, Any], name: str) -> dict[str, Any]:
 
 def route(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return next(r for r in doc['routes'] if r.get('name') == name)
+
+
+def learned_owners(rules: translation.Rules) -> dict[tuple[str, str], str]:
+    """What the ownership index learns from every sample (as the listener
+    records it): e.g. the network of neutron__network.delete.end, whose
+    payload and admin context name no owner, from network.create.end."""
+    owners: dict[tuple[str, str], str] = {}
+    for name in NAMES:
+        result = translation.translate(notification(name), rules)
+        fact = getattr(result, 'ownership', None)
+        if fact is not None:
+            owners[fact.key] = fact.project
+    return owners

@@ -9,8 +9,7 @@ import re
 import pytest
 
 from bridge import translation
-from .support import (NAMES, SAMPLES, notification,
-                                        service_of)
+from .support import NAMES, SAMPLES, learned_owners, notification, service_of
 
 BODY_KEYS = {'version', 'id', 'event_type', 'timestamp', 'service',
              'priority', 'project_id', 'resource_id', 'request_id',
@@ -18,6 +17,12 @@ BODY_KEYS = {'version', 'id', 'event_type', 'timestamp', 'service',
 ISO_UTC = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$')
 OWNED = [n for n in NAMES if SAMPLES[n]['expected_project'] is not None]
 UNOWNED = [n for n in NAMES if SAMPLES[n]['expected_project'] is None]
+
+
+@pytest.fixture(scope='module')
+def owners(rules):
+    """The ownership index after every sample went through."""
+    return learned_owners(rules)
 
 
 def test_all_49_samples_are_in_the_fixtures():
@@ -30,12 +35,12 @@ def test_all_49_samples_are_in_the_fixtures():
 @pytest.mark.parametrize('exchange', [None, 'by-file-name'])
 @pytest.mark.parametrize('name', NAMES)
 def test_sample_goes_to_its_expected_project_or_to_no_tenant(
-        rules, name, exchange):
+        rules, owners, name, exchange):
     if exchange:
         exchange = service_of(name)
     expected = SAMPLES[name]['expected_project']
     result = translation.translate(notification(name, exchange=exchange),
-                                   rules)
+                                   rules, owners)
     if expected is None:
         assert isinstance(result, (translation.Unroutable,
                                    translation.Dropped)), result
@@ -47,18 +52,18 @@ def test_sample_goes_to_its_expected_project_or_to_no_tenant(
 
 @pytest.mark.parametrize('name', OWNED)
 def test_routed_sample_goes_to_its_service_queue_deduplicated_by_message_id(
-        rules, name):
+        rules, owners, name):
     s = SAMPLES[name]
-    result = translation.translate(notification(name), rules)
+    result = translation.translate(notification(name), rules, owners)
     assert result.queue == '%s-events' % service_of(name)
     assert result.ttl is None
     assert result.dedup_key == s['message_id']
 
 
 @pytest.mark.parametrize('name', OWNED)
-def test_routed_body_has_the_documented_version_1_shape(rules, name):
+def test_routed_body_has_the_documented_version_1_shape(rules, owners, name):
     s = SAMPLES[name]
-    body = translation.translate(notification(name), rules).body
+    body = translation.translate(notification(name), rules, owners).body
     assert set(body) == BODY_KEYS
     assert body['version'] == translation.BODY_VERSION == 1
     assert body['id'] == s['message_id']
@@ -126,6 +131,19 @@ def test_heat_context_tenant_name_never_becomes_a_project(rules):
     ('heat__orchestration.autoscaling.error', 'hay-are-en'),
 ])
 def test_resource_id_names_the_resource_the_event_is_about(
-        rules, name, resource_id):
-    body = translation.translate(notification(name), rules).body
+        rules, owners, name, resource_id):
+    body = translation.translate(notification(name), rules, owners).body
     assert body['resource_id'] == resource_id
+
+
+def test_an_admin_delete_naming_no_owner_needs_the_ownership_index(
+        rules, owners):
+    """neutron__network.delete.end: payload {"network_id"}, context of an
+    admin (role admin, project "admin"): without the index no owner."""
+    name = 'neutron__network.delete.end'
+    alone = translation.translate(notification(name), rules)
+    assert isinstance(alone, translation.Unroutable)
+    assert alone.reason.startswith('owner unknown')
+    indexed = translation.translate(notification(name), rules, owners)
+    assert indexed.project_id == SAMPLES[name]['expected_project']
+    assert indexed.ownership.deleted is True

@@ -165,6 +165,7 @@ def test_route_lookups_are_remembered_per_rules_object(rules):
 
 def test_every_default_queue_name_is_valid(rules):
     s = sample('neutron__port.create.end')
+    s['ctxt'] = {'project_id': 'p-tenant', 'roles': ['member']}
     for event_type in ('port.create.end', 'x' * 200, 'a.b.c', '*?[]'):
         s['event_type'] = event_type
         result = translation.translate(notification(s), rules)

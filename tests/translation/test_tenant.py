@@ -1,6 +1,6 @@
-"""Owner resolution: payload first; the request context only as a
-fallback, never for deny-listed (service, admin) projects; owners that are
-not project ids are refused."""
+"""Owner resolution: payload first, then the ownership index; the request
+context only as a fallback, never an operator's (operator projects, admin
+or service roles); owners that are not project ids are refused."""
 
 from __future__ import annotations
 
@@ -15,30 +15,65 @@ DELETE = 'neutron__network.delete.end'           # payload: network_id only
 OWNER = '5fe7c4e4e492490393c674089a178e19'
 
 
-def owner_of(rules, n):
-    result = translation.translate(n, rules)
+NETWORK = ('neutron:network', '7a95c19d-9abc-4651-b491-f2345994e956')
+
+
+def owner_of(rules, n, owners=None):
+    result = translation.translate(n, rules, owners or {})
     return result.project_id if isinstance(result, translation.Routed) \
         else result
 
 
-def test_context_is_the_fallback_when_the_payload_names_no_owner(rules):
-    assert owner_of(rules, notification(DELETE)) == OWNER
+def as_tenant(name, roles=('member', 'reader')):
+    """Sample ``name`` acted on by its tenant itself (not an admin)."""
+    s = sample(name)
+    s['ctxt'] = dict(s['ctxt'], roles=list(roles), is_admin=False,
+                     project_name='demo', tenant_name='demo')
+    return s
+
+
+def test_a_tenants_own_context_is_the_fallback_when_nothing_else_names_one(
+        rules):
+    assert owner_of(rules, notification(as_tenant(DELETE))) == OWNER
+
+
+@pytest.mark.parametrize('roles', [['admin'], ['member', 'service'],
+                                   ['Admin']])
+def test_a_context_with_an_operator_role_never_names_the_owner(rules, roles):
+    result = translation.translate(notification(as_tenant(DELETE, roles)),
+                                   rules)
+    assert isinstance(result, translation.Unroutable)
+    assert result.reason.startswith('owner unknown')
+    assert 'operator (role' in result.reason
+
+
+def test_the_ownership_index_comes_before_the_context(rules):
+    n = notification(as_tenant(DELETE))
+    assert owner_of(rules, n, {NETWORK: 'the-owner'}) == 'the-owner'
+    admin = notification(DELETE)  # the sample's context is an admin's
+    assert owner_of(rules, admin, {NETWORK: 'the-owner'}) == 'the-owner'
+
+
+def test_the_payload_owner_comes_before_the_ownership_index(rules):
+    n = notification('neutron__network.create.end')
+    assert owner_of(rules, n, {NETWORK: 'someone-else'}) == OWNER
 
 
 def test_deny_listed_context_project_id_is_never_an_owner():
     doc = default_doc()
     doc['tenant']['context_deny_projects'] = [OWNER]
-    result = translation.translate(notification(DELETE),
+    result = translation.translate(notification(as_tenant(DELETE)),
                                    translation.parse_rules(doc))
     assert isinstance(result, translation.Unroutable)
-    assert 'deny-listed project %s' % OWNER in result.reason
+    assert 'operator project %s' % OWNER in result.reason
 
 
-def test_caller_can_extend_the_deny_list(rules):
-    result = translation.translate(notification(DELETE),
+def test_operator_projects_extend_the_deny_list(rules):
+    result = translation.translate(notification(as_tenant(DELETE)),
                                    rules.with_denied_projects([OWNER]))
     assert isinstance(result, translation.Unroutable)
-    assert owner_of(rules, notification(DELETE)) == OWNER
+    assert result.reason.startswith('owner unknown')
+    assert owner_of(rules, notification(as_tenant(DELETE))) == OWNER
 
 
 @pytest.mark.parametrize('key', ['project_name', 'tenant_name'])
@@ -73,7 +108,7 @@ def test_operator_events_with_an_admin_context_reach_no_tenant(rules):
 
 
 def test_heat_context_reads_tenant_id_never_the_tenant_name(rules):
-    s = sample('heat__orchestration.stack.update.end')
+    s = as_tenant('heat__orchestration.stack.update.end')
     del s['payload']['tenant_id']
     assert owner_of(rules, notification(s)) == s['ctxt']['tenant_id']
     s['ctxt'] = {'tenant': 'admin'}
@@ -82,17 +117,17 @@ def test_heat_context_reads_tenant_id_never_the_tenant_name(rules):
 
 
 def test_designate_context_tenant_is_its_project_id(rules):
-    s = sample('designate__dns.zone.update')
+    s = as_tenant('designate__dns.zone.update')
     del s['payload']['tenant_id']
     assert owner_of(rules, notification(s)) == s['ctxt']['tenant']
 
 
 def test_context_without_project_gives_no_owner(rules):
-    s = sample('nova__compute.instance.exists')     # ctxt project_id null
+    s = as_tenant('nova__compute.instance.exists')  # ctxt project_id null
     del s['payload']['tenant_id']
     result = translation.translate(notification(s), rules)
     assert isinstance(result, translation.Unroutable)
-    assert 'nor in the request context' in result.reason
+    assert 'nor the request context' in result.reason
 
 
 def test_first_non_empty_owner_path_wins(rules):

@@ -51,6 +51,7 @@ from typing import Any, Mapping
 
 import bson
 
+from bridge.storage import codec
 from bridge.storage.models import Message
 
 PENDING = 0
@@ -91,7 +92,7 @@ def message_doc(*, message_id: str, project: str, queue: str, body: Any,
     expires = now + ttl
     return {
         '_id': message_id, 'p': project, 'q': queue,
-        'b': dump_json(body), 't': ttl, 'cr': now, 'd': now + delay,
+        'b': codec.stored_text(body, dump_json), 't': ttl, 'cr': now, 'd': now + delay,
         'ex': expires, 'e': as_datetime(expires), 'u': client_id,
         'c': None, 'ce': 0.0, 'cc': 0,
     }
@@ -101,7 +102,7 @@ def to_message(doc: Mapping[str, Any], now: float) -> Message:
     claimed = doc['ce'] > now
     return Message(
         id=doc['_id'],
-        body=load_json(doc['b']),
+        body=codec.loaded_body(doc['b']),
         # The life a claim extended counts as ttl, so that a message is
         # always visible until created + ttl.
         ttl=int(round(doc['ex'] - doc['cr'])),

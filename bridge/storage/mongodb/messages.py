@@ -25,6 +25,7 @@ from bridge.storage.mongodb import documents as docs
 from bridge.storage.mongodb.claims import Claims
 from bridge.storage.mongodb.connection import Collections
 from bridge.storage.mongodb.dedup import DedupKeys, Taken
+from bridge.storage.mongodb.quotas import Quotas
 from bridge.storage.mongodb.sequencer import Sequencer
 
 _POST_ATTEMPTS = 5
@@ -34,8 +35,9 @@ class Messages:
     """The message operations of :class:`~.storage.MongoStorage`."""
 
     def __init__(self, cols: Collections, sequencer: Sequencer,
-                 dedup: DedupKeys, claims: Claims) -> None:
+                 dedup: DedupKeys, claims: Claims, quotas: Quotas) -> None:
         self._cols = cols
+        self._quotas = quotas
         self._seq = sequencer
         self._dedup = dedup
         self._claims = claims
@@ -44,7 +46,8 @@ class Messages:
         return self._cols.queues.find_one({'p': project, 'n': name})
 
     def post(self, project: str, queue: str, messages: Sequence[NewMessage],
-             client_id: str | None = None) -> list[str]:
+             client_id: str | None = None,
+             max_messages: int | None = None) -> list[str]:
         if not messages:
             return []
         now = time.time()
@@ -72,7 +75,8 @@ class Messages:
                     body=msg.body, ttl=msg.ttl, delay=msg.delay,
                     client_id=client_id, now=now))
         if to_store:
-            self._publish(project, queue, to_store, taken, now)
+            self._publish(project, queue, to_store, taken, now,
+                          max_messages)
         else:
             # Everything was a duplicate; the queue still exists after a
             # post.
@@ -83,9 +87,15 @@ class Messages:
 
     def _publish(self, project: str, queue: str,
                  to_store: list[dict[str, Any]], taken: Taken | None,
-                 now: float) -> None:
+                 now: float, max_messages: int | None = None) -> None:
         """Reserve, insert and commit ``to_store`` (sequencer.py), trying
-        again with fresh markers when a recovery abandoned a range."""
+        again with fresh markers when a recovery abandoned a range.
+
+        With ``max_messages``, the queue is counted after the insert,
+        writes in flight included: if over, the documents are withdrawn and
+        the (empty) range committed, so readers are not held up, and
+        QuotaExceeded raised. Two writers near the limit may both withdraw;
+        neither can take the queue past it."""
         ids = [d['_id'] for d in to_store]
         maybe_committed = False
         try:
@@ -94,6 +104,13 @@ class Messages:
                                               len(to_store), now)
                 if not self._seq.insert(qi, first, to_store):
                     continue
+                if (max_messages is not None
+                        and self._quotas.over_messages(qi, max_messages,
+                                                       now)):
+                    self._seq.discard(qi, ids)
+                    self._seq.commit(qi, first, first + len(to_store))
+                    raise errors.QuotaExceeded('messages in queue',
+                                               max_messages)
                 maybe_committed = True
                 if self._seq.commit(qi, first, first + len(to_store)):
                     return

@@ -8,7 +8,9 @@ indexes instead:
 * ordering without skips and all-or-nothing posts: :mod:`.sequencer`;
 * exactly one claimer: :mod:`.claims`;
 * idempotent posts: :mod:`.dedup`;
-* all-or-nothing bulk deletes: :mod:`.messages`.
+* all-or-nothing bulk deletes: :mod:`.messages`;
+* quotas: :mod:`.quotas` (a post over its messages quota is withdrawn
+  before it commits).
 
 :class:`MongoStorage` handles the queue documents itself and hands
 messages, claims and subscriptions to the helpers in :mod:`.messages`,
@@ -23,22 +25,27 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from bridge.storage import base
-from bridge.storage import errors
+from bridge.storage import errors, models
 from bridge.storage.models import (Claim, DeliveryOutcome, Message,
-                                   MessagePage, NewMessage, QueueStats,
-                                   Subscription)
+                                   MessagePage, NewMessage, Ownership,
+                                   QueueStats, Subscription)
 from bridge.storage.mongodb import connection
 from bridge.storage.mongodb.catalog import MongoCatalog
 from bridge.storage.mongodb import documents as docs
+from bridge.storage.mongodb import samples as mongo_samples
 from bridge.storage.mongodb.claims import Claims
 from bridge.storage.mongodb.connection import unavailable_on_failure
 from bridge.storage.mongodb.dedup import DedupKeys
 from bridge.storage.mongodb.messages import Messages
+from bridge.storage.mongodb.ownership import OwnershipIndex
+from bridge.storage.mongodb.quotas import Quotas
 from bridge.storage.mongodb.sequencer import Sequencer, create_queue_doc
 from bridge.storage.mongodb.subscriptions import Subscriptions
+
+Prepare = Callable[[dict[str, Any]], Sequence[NewMessage]]
 
 
 class MongoStorage(base.Storage):
@@ -56,10 +63,13 @@ class MongoStorage(base.Storage):
                           window=lambda: float(self.dedup_window),
                           stale_seconds=2 * stall)
         self._claims = Claims(self._cols, seq, lock_seconds=stall)
-        self._messages = Messages(self._cols, seq, dedup, self._claims)
+        self._quotas = Quotas(self._db)
+        self._messages = Messages(self._cols, seq, dedup, self._claims,
+                                  self._quotas)
         self._subs = Subscriptions(self._db['subscriptions'],
                                    self._cols.queues)
         self._catalog = MongoCatalog(self._db)
+        self._owners = OwnershipIndex(self._db['ownership'])
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -68,6 +78,8 @@ class MongoStorage(base.Storage):
         connection.ensure_indexes(self._cols)
         self._subs.ensure_indexes()
         self._catalog.ensure_indexes()
+        self._owners.ensure_indexes()
+        self._quotas.ensure_indexes()
 
     def catalog(self) -> MongoCatalog:
         return self._catalog
@@ -88,13 +100,20 @@ class MongoStorage(base.Storage):
         messages.delete_many({'e': {'$lte': when}, 'tomb': True})
         self._cols.dedup.delete_many({'e': {'$lte': when}})
         self._cols.claims.delete_many({'e': {'$lte': when}})
+        self._owners.sweep(time.time() if now is None else now)
         return removed.deleted_count
 
     # -- queues --------------------------------------------------------------
 
     @unavailable_on_failure
     def create_queue(self, project: str, name: str,
-                     metadata: dict[str, Any]) -> bool:
+                     metadata: dict[str, Any], *,
+                     max_queues: int | None = None) -> bool:
+        if max_queues is not None:
+            if self._cols.queues.find_one({'p': project, 'n': name},
+                                          {'_id': 1}) is not None:
+                return False
+            self._quotas.check_queues(project, max_queues)
         return create_queue_doc(self._cols.queues, project, name, metadata,
                                 time.time())
 
@@ -155,7 +174,7 @@ class MongoStorage(base.Storage):
 
     @unavailable_on_failure
     def queue_stats(self, project: str, name: str) -> QueueStats:
-        return self._messages.stats(project, name)
+        return self.codec.open_stats(self._messages.stats(project, name))
 
     # -- messages: writes ----------------------------------------------------
 
@@ -163,7 +182,32 @@ class MongoStorage(base.Storage):
     def post_messages(self, project: str, queue: str,
                       messages: Sequence[NewMessage],
                       client_id: str | None = None) -> list[str]:
-        return self._messages.post(project, queue, messages, client_id)
+        if not messages:
+            return []
+        # The queue's metadata says whether to seal (one more read).
+        batch = self.codec.seal_batch(
+            messages, self._metadata(project, queue) or {})
+        return self._messages.post(project, queue, batch, client_id)
+
+    @unavailable_on_failure
+    def post_prepared(self, project: str, queue: str, prepare: Prepare,
+                      client_id: str | None = None, *,
+                      max_messages: int | None = None,
+                      max_queues: int | None = None) -> list[str]:
+        """The metadata is read, then the post made (a metadata change in
+        between goes unnoticed: see Storage.post_prepared)."""
+        metadata = self._metadata(project, queue)
+        batch = self.codec.seal_batch(prepare(metadata or {}),
+                                      metadata or {})
+        if metadata is None and max_queues is not None:
+            self.create_queue(project, queue, {}, max_queues=max_queues)
+        return self._messages.post(project, queue, batch, client_id,
+                                   max_messages)
+
+    def _metadata(self, project: str, queue: str) -> dict[str, Any] | None:
+        """The queue's metadata; None if it does not exist."""
+        doc = self._cols.queues.find_one({'p': project, 'n': queue}, {'m': 1})
+        return None if doc is None else docs.load_json(doc.get('m'), {})
 
     @unavailable_on_failure
     def delete_message(self, project: str, queue: str, message_id: str,
@@ -179,7 +223,8 @@ class MongoStorage(base.Storage):
     @unavailable_on_failure
     def pop_messages(self, project: str, queue: str,
                      limit: int) -> list[Message]:
-        return self._claims.pop(project, queue, min(limit, docs.MAX_LIMIT))
+        return self.codec.open_messages(
+            self._claims.pop(project, queue, min(limit, docs.MAX_LIMIT)))
 
     @unavailable_on_failure
     def trim_queue(self, project: str, queue: str, max_depth: int) -> int:
@@ -197,26 +242,36 @@ class MongoStorage(base.Storage):
                       client_id: str | None = None, echo: bool = False,
                       include_claimed: bool = False,
                       include_delayed: bool = False) -> MessagePage:
-        return self._messages.list_(
+        return self.codec.open_page(self._messages.list_(
             project, queue, marker=marker, limit=limit, client_id=client_id,
             echo=echo, include_claimed=include_claimed,
-            include_delayed=include_delayed)
+            include_delayed=include_delayed))
 
     @unavailable_on_failure
     def get_messages(self, project: str, queue: str,
                      ids: Sequence[str]) -> list[Message]:
-        return self._messages.get(project, queue, ids)
+        return self.codec.open_messages(
+            self._messages.get(project, queue, ids))
 
     # -- subscriptions -------------------------------------------------------
 
     @unavailable_on_failure
     def create_subscription(self, project: str, queue: str, subscriber: str,
                             *, ttl: int, options: dict[str, Any],
-                            secret: str, confirmed: bool
+                            secret: str, confirmed: bool,
+                            max_subscriptions: int | None = None
                             ) -> Subscription:
+        now = time.time()
+        self._quotas.check_subscriptions(project, max_subscriptions, now)
         return self._subs.create(project, queue, subscriber, ttl=ttl,
                                  options=options, secret=secret,
-                                 confirmed=confirmed, now=time.time())
+                                 confirmed=confirmed, now=now)
+
+    @unavailable_on_failure
+    def count_subscriptions(self, project: str,
+                            now: float | None = None) -> int:
+        at = time.time() if now is None else now
+        return self._quotas.count_subscriptions(project, at)
 
     @unavailable_on_failure
     def get_subscription(self, project: str, queue: str,
@@ -262,19 +317,49 @@ class MongoStorage(base.Storage):
         return self._subs.record(subscription.id, owner, outcome,
                                  release=release, now=time.time())
 
+    # -- ownership index -----------------------------------------------------
+
+    @unavailable_on_failure
+    def record_owners(self, entries: Sequence[Ownership],
+                      now: float | None = None) -> None:
+        self._owners.record(entries, time.time() if now is None else now)
+
+    @unavailable_on_failure
+    def lookup_owners(self, keys: Sequence[tuple[str, str]],
+                      now: float | None = None
+                      ) -> dict[tuple[str, str], Ownership]:
+        if not keys:
+            return {}
+        return self._owners.lookup(keys, time.time() if now is None else now)
+
     # -- claims --------------------------------------------------------------
+
+    @unavailable_on_failure
+    def sample_queues(self, limit: int, now: float | None = None
+                      ) -> list[models.QueueSample]:
+        at = time.time() if now is None else now
+        return mongo_samples.sample_queues(self._cols.messages, limit, at)
+
+    @unavailable_on_failure
+    def sample_backlogs(self, limit: int, now: float | None = None
+                        ) -> list[models.BacklogSample]:
+        at = time.time() if now is None else now
+        return mongo_samples.sample_backlogs(
+            self._db['subscriptions'], self._cols.messages, limit, at)
 
     @unavailable_on_failure
     def create_claim(self, project: str, queue: str, *, ttl: int,
                      grace: int, limit: int) -> Claim | None:
         if limit <= 0:
             return None
-        return self._claims.create(project, queue, ttl, grace,
-                                   min(limit, docs.MAX_LIMIT))
+        claim = self._claims.create(project, queue, ttl, grace,
+                                    min(limit, docs.MAX_LIMIT))
+        return claim and self.codec.open_claim(claim)
 
     @unavailable_on_failure
     def get_claim(self, project: str, queue: str, claim_id: str) -> Claim:
-        return self._claims.get(project, queue, claim_id)
+        return self.codec.open_claim(
+            self._claims.get(project, queue, claim_id))
 
     @unavailable_on_failure
     def update_claim(self, project: str, queue: str, claim_id: str, *,
@@ -285,3 +370,22 @@ class MongoStorage(base.Storage):
     def delete_claim(self, project: str, queue: str, claim_id: str) -> None:
         self._claims.delete(project, queue, claim_id)
 
+
+    # -- quota overrides -----------------------------------------------------
+
+    @unavailable_on_failure
+    def set_quota(self, project: str, resource: str, limit: int) -> None:
+        self._quotas.set(project, resource, limit)
+
+    @unavailable_on_failure
+    def get_quotas(self, project: str) -> dict[str, int]:
+        return self._quotas.get(project)
+
+    @unavailable_on_failure
+    def list_quotas(self) -> dict[str, dict[str, int]]:
+        return self._quotas.list_()
+
+    @unavailable_on_failure
+    def delete_quota(self, project: str,
+                     resource: str | None = None) -> None:
+        self._quotas.delete(project, resource)

@@ -13,7 +13,15 @@ registered pools, routing each call to the backend that holds its queue.
 * A queue's ``_dead_letter_queue`` is placed on the queue's own pool
   (dead letters move inside one backend), or the metadata is refused.
 * Project-wide calls fan out: queue lists are merged by name, counts
-  summed, subscription leases taken from each backend in turn.
+  summed, subscription leases taken from each backend in turn, metric
+  samples merged in their order.
+* Quotas: ``max_messages`` is checked by the queue's pool (exact, as the
+  driver is). ``max_queues`` and ``max_subscriptions`` are checked here
+  against the sum over every pool before the driver creates (each driver
+  counts only its own), then again by the driver: not atomic across pools,
+  so concurrent creations may overshoot by those in flight.
+* Ownership entries and quota overrides are project-wide records kept
+  with the catalog, on the default storage.
 * While no pool is registered, every call goes straight to the default
   storage: one dictionary check per call.
 
@@ -31,13 +39,15 @@ from typing import Any, Callable, Iterator, Sequence
 
 from bridge.storage import base, errors, models
 from bridge.storage.catalog import Catalog
+from bridge.storage.codec import BodyCodec
+from bridge.storage.pooling.records import DefaultRecords
 from bridge.storage.pooling.registry import DEFAULT, Registry, exists
 
 #: Placements cached per process before the cache starts over.
 CACHE_SIZE = 100_000
 
 
-class PooledStorage(base.Storage):
+class PooledStorage(DefaultRecords, base.Storage):
     """Routes every Storage call of the default storage and its pools."""
 
     def __init__(self, registry: Registry) -> None:
@@ -56,6 +66,15 @@ class PooledStorage(base.Storage):
     def dedup_window(self, seconds: int) -> None:
         for driver in self._all():
             driver.dedup_window = seconds
+
+    @property  # type: ignore[override]
+    def codec(self) -> BodyCodec:  # type: ignore[override]
+        return self._default.codec
+
+    @codec.setter
+    def codec(self, codec: BodyCodec) -> None:
+        for driver in self._all():
+            driver.codec = codec
 
     # -- routing -------------------------------------------------------------
 
@@ -91,9 +110,12 @@ class PooledStorage(base.Storage):
         return self.registry.driver(pool)
 
     def _placing(self, project: str, queue: str,
-                 metadata: dict[str, Any] | None = None) -> base.Storage:
+                 metadata: dict[str, Any] | None = None,
+                 max_queues: int | None = None) -> base.Storage:
         """The backend of a call that may create the queue; places the
-        queue first if it has no placement."""
+        queue first if it has no placement. If the queue does not exist
+        yet, the project's queues on every pool count against
+        ``max_queues``."""
         if not self.registry.pools():
             flavor = (metadata or {}).get('_flavor')
             if isinstance(flavor, str):
@@ -110,7 +132,11 @@ class PooledStorage(base.Storage):
             pool = self._remember(project, queue, self._catalog.place(
                 project, queue, choice))
         self._co_place(project, pool, metadata)
-        return self.registry.driver(pool)
+        driver = self.registry.driver(pool)
+        if max_queues is not None and not exists(driver, project, queue) \
+                and self.count_queues(project) >= max_queues:
+            raise errors.QuotaExceeded('queues', max_queues)
+        return driver
 
     def _co_place(self, project: str, pool: str,
                   metadata: dict[str, Any] | None) -> None:
@@ -150,9 +176,11 @@ class PooledStorage(base.Storage):
     # -- queues --------------------------------------------------------------
 
     def create_queue(self, project: str, name: str,
-                     metadata: dict[str, Any]) -> bool:
-        return self._placing(project, name, metadata).create_queue(
-            project, name, metadata)
+                     metadata: dict[str, Any], *,
+                     max_queues: int | None = None) -> bool:
+        return self._placing(project, name, metadata, max_queues
+                             ).create_queue(project, name, metadata,
+                                            max_queues=max_queues)
 
     def get_queue(self, project: str, name: str) -> dict[str, Any]:
         return self._existing(project, name).get_queue(project, name)
@@ -201,9 +229,12 @@ class PooledStorage(base.Storage):
     def post_prepared(self, project: str, queue: str,
                       prepare: Callable[[dict[str, Any]],
                                         Sequence[models.NewMessage]],
-                      client_id: str | None = None) -> list[str]:
-        return self._placing(project, queue).post_prepared(
-            project, queue, prepare, client_id)
+                      client_id: str | None = None, *,
+                      max_messages: int | None = None,
+                      max_queues: int | None = None) -> list[str]:
+        return self._placing(project, queue, None, max_queues).post_prepared(
+            project, queue, prepare, client_id, max_messages=max_messages,
+            max_queues=max_queues)
 
     def post_many(self, posts: Sequence[models.Post]) -> int:
         if not self.registry.pools():
@@ -257,11 +288,22 @@ class PooledStorage(base.Storage):
 
     def create_subscription(self, project: str, queue: str, subscriber: str,
                             *, ttl: int, options: dict[str, Any],
-                            secret: str, confirmed: bool
+                            secret: str, confirmed: bool,
+                            max_subscriptions: int | None = None
                             ) -> models.Subscription:
-        return self._placing(project, queue).create_subscription(
+        driver = self._placing(project, queue)
+        if (max_subscriptions is not None and self.registry.pools()
+                and self.count_subscriptions(project) >= max_subscriptions):
+            raise errors.QuotaExceeded('subscriptions', max_subscriptions)
+        return driver.create_subscription(
             project, queue, subscriber, ttl=ttl, options=options,
-            secret=secret, confirmed=confirmed)
+            secret=secret, confirmed=confirmed,
+            max_subscriptions=max_subscriptions)
+
+    def count_subscriptions(self, project: str,
+                            now: float | None = None) -> int:
+        return sum(driver.count_subscriptions(project, now)
+                   for driver in self._all())
 
     def get_subscription(self, project: str, queue: str,
                          subscription_id: str) -> models.Subscription:
@@ -316,6 +358,20 @@ class PooledStorage(base.Storage):
                               subscription.queue).record_delivery(
             subscription, owner, outcome, release=release)
 
+    # -- samples for metrics: every pool's, merged in their order ------------
+
+    def sample_queues(self, limit: int, now: float | None = None
+                      ) -> list[models.QueueSample]:
+        return _merged([driver.sample_queues(limit, now)
+                        for driver in self._all()], limit,
+                       lambda s: (-s.depth, s.project, s.queue))
+
+    def sample_backlogs(self, limit: int, now: float | None = None
+                        ) -> list[models.BacklogSample]:
+        return _merged([driver.sample_backlogs(limit, now)
+                        for driver in self._all()], limit,
+                       lambda s: (-s.backlog, s.subscription_id))
+
     # -- claims --------------------------------------------------------------
 
     def create_claim(self, project: str, queue: str, *, ttl: int,
@@ -337,3 +393,10 @@ class PooledStorage(base.Storage):
         self._existing(project, queue).delete_claim(project, queue,
                                                     claim_id)
 
+
+
+def _merged(pages: list[list[Any]], limit: int,
+            key: Callable[[Any], Any]) -> list[Any]:
+    """The first ``limit`` of pages each sorted by ``key``."""
+    return list(itertools.islice(heapq.merge(*pages, key=key),
+                                 max(limit, 0)))

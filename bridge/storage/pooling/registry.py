@@ -97,7 +97,11 @@ class Registry:
         with self._lock:
             entry = self._drivers.get(pool)
             if entry is None:
-                entry = (record.uri, self._open_url(record.uri))
+                opened = self._open_url(record.uri)
+                # Sealed bodies must open on every pool: one codec (keys).
+                opened.codec = self.default.codec
+                opened.dedup_window = self.default.dedup_window
+                entry = (record.uri, opened)
                 self._drivers[pool] = entry
         return entry[1]
 

@@ -17,11 +17,15 @@ from typing import Any, Sequence
 from bridge.storage import base, errors, models
 from bridge.storage.sql import catalog as sql_catalog
 from bridge.storage.sql import claims as sql_claims
+from bridge.storage.sql import checkpointer
 from bridge.storage.sql import engine as sql_engine
 from bridge.storage.sql import executor
 from bridge.storage.sql import messages as sql_messages
 from bridge.storage.sql import guarded
+from bridge.storage.sql import ownership as sql_ownership
 from bridge.storage.sql import queues as sql_queues
+from bridge.storage.sql import quotas as sql_quotas
+from bridge.storage.sql import samples as sql_samples
 from bridge.storage.sql import subscriptions as sql_subscriptions
 from bridge.storage.sql import transactor
 from bridge.storage.sql.schema import metadata
@@ -59,6 +63,12 @@ class SqlStorage(base.Storage):
                                          opts)
         self._metadata = guarded.MetadataCache()
         self._catalog = sql_catalog.SqlCatalog(self._tx)
+        self._checkpointer: checkpointer.Checkpointer | None = None
+        path = sql_engine.sqlite_path(self._tx.engine)
+        if path and opts.sqlite_checkpoint_interval > 0:
+            self._checkpointer = checkpointer.Checkpointer(
+                path, opts.sqlite_checkpoint_interval)
+            self._checkpointer.start()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -72,21 +82,33 @@ class SqlStorage(base.Storage):
         self._tx.autocommit(lambda conn: conn.exec_driver_sql('SELECT 1'))
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self._tx.engine.dispose()
 
     def sweep(self, now: float | None = None) -> int:
         at = time.time() if now is None else now
         self._tx.autocommit(lambda conn: sql_subscriptions.sweep(conn, at))
+        self._tx.autocommit(lambda conn: sql_ownership.sweep(conn, at))
         return self._tx.autocommit(
             lambda conn: sql_messages.sweep(conn, at))
 
     # -- queues ------------------------------------------------------------
 
     def create_queue(self, project: str, name: str,
-                     metadata: dict[str, Any]) -> bool:
+                     metadata: dict[str, Any], *,
+                     max_queues: int | None = None) -> bool:
         now = time.time()
-        return self._tx.autocommit(lambda conn: sql_queues.create(
-            conn, project, name, metadata, now))
+        if max_queues is None:
+            return self._tx.autocommit(lambda conn: sql_queues.create(
+                conn, project, name, metadata, now))
+
+        def work(conn: _Conn) -> bool:
+            if sql_queues.lookup(conn, project, name) is not None:
+                return False
+            sql_quotas.check_queues(conn, project, max_queues)
+            return sql_queues.create(conn, project, name, metadata, now)
+        return self._tx.write(work)
 
     def get_queue(self, project: str, name: str) -> dict[str, Any]:
         found = self._tx.autocommit(
@@ -119,8 +141,8 @@ class SqlStorage(base.Storage):
 
     def queue_stats(self, project: str, name: str) -> models.QueueStats:
         now = time.time()
-        return self._tx.autocommit(
-            lambda conn: sql_queues.stats(conn, project, name, now))
+        return self.codec.open_stats(self._tx.autocommit(
+            lambda conn: sql_queues.stats(conn, project, name, now)))
 
     # -- messages ----------------------------------------------------------
 
@@ -130,14 +152,17 @@ class SqlStorage(base.Storage):
         if not messages:
             return []
         return guarded.post(self._tx, self._metadata, project, queue,
-                            lambda _metadata: messages, client_id,
-                            self.dedup_window)
+                            self.codec.sealing(lambda _metadata: messages),
+                            client_id, self.dedup_window)
 
     def post_prepared(self, project: str, queue: str,
                       prepare: sql_messages.Prepare,
-                      client_id: str | None = None) -> list[str]:
+                      client_id: str | None = None, *,
+                      max_messages: int | None = None,
+                      max_queues: int | None = None) -> list[str]:
         return guarded.post(self._tx, self._metadata, project, queue,
-                            prepare, client_id, self.dedup_window)
+                            self.codec.sealing(prepare), client_id,
+                            self.dedup_window, max_messages, max_queues)
 
     def post_many(self, posts: Sequence[models.Post]) -> int:
         """All posts and trims in one transaction. Queues are locked in
@@ -156,7 +181,8 @@ class SqlStorage(base.Storage):
                     if post.messages:
                         sql_messages.post(conn, post.project, post.queue,
                                           post.messages, post.client_id,
-                                          now, self.dedup_window)
+                                          now, self.dedup_window,
+                                          self.codec.seal_batch)
                     if post.max_depth:
                         depth = post.max_depth
                 if depth:
@@ -182,13 +208,14 @@ class SqlStorage(base.Storage):
             client_id=client_id, echo=echo, include_claimed=include_claimed,
             include_delayed=include_delayed, now=now))
         next_marker = str(found[-1].marker) if found else None
-        return models.MessagePage(messages=found, next_marker=next_marker)
+        return models.MessagePage(messages=self.codec.open_messages(found),
+                                  next_marker=next_marker)
 
     def get_messages(self, project: str, queue: str,
                      ids: Sequence[str]) -> list[models.Message]:
         now = time.time()
-        return self._tx.autocommit(lambda conn: sql_messages.get(
-            conn, project, queue, ids, now))
+        return self.codec.open_messages(self._tx.autocommit(
+            lambda conn: sql_messages.get(conn, project, queue, ids, now)))
 
     def delete_message(self, project: str, queue: str, message_id: str,
                        claim_id: str | None = None) -> None:
@@ -208,8 +235,9 @@ class SqlStorage(base.Storage):
     def pop_messages(self, project: str, queue: str,
                      limit: int) -> list[models.Message]:
         now = time.time()
-        return self._tx.write(lambda conn: sql_messages.pop(
-            conn, project, queue, _limit(limit), now))
+        return self.codec.open_messages(self._tx.write(
+            lambda conn: sql_messages.pop(conn, project, queue,
+                                          _limit(limit), now)))
 
     def purge_queue(self, project: str, queue: str) -> None:
         self._tx.autocommit(
@@ -219,12 +247,24 @@ class SqlStorage(base.Storage):
 
     def create_subscription(self, project: str, queue: str, subscriber: str,
                             *, ttl: int, options: dict[str, Any],
-                            secret: str, confirmed: bool
+                            secret: str, confirmed: bool,
+                            max_subscriptions: int | None = None
                             ) -> models.Subscription:
         now = time.time()
-        return self._tx.write(lambda conn: sql_subscriptions.create(
-            conn, project, queue, subscriber, ttl=ttl, options=options,
-            secret=secret, confirmed=confirmed, now=now))
+
+        def work(conn: _Conn) -> models.Subscription:
+            sql_quotas.check_subscriptions(conn, project, max_subscriptions,
+                                           now)
+            return sql_subscriptions.create(
+                conn, project, queue, subscriber, ttl=ttl, options=options,
+                secret=secret, confirmed=confirmed, now=now)
+        return self._tx.write(work)
+
+    def count_subscriptions(self, project: str,
+                            now: float | None = None) -> int:
+        at = time.time() if now is None else now
+        return self._tx.autocommit(
+            lambda conn: sql_quotas.count_subscriptions(conn, project, at))
 
     def get_subscription(self, project: str, queue: str,
                          subscription_id: str) -> models.Subscription:
@@ -272,18 +312,50 @@ class SqlStorage(base.Storage):
             conn, subscription.id, owner, outcome, release=release,
             now=now))
 
+    # -- ownership index ---------------------------------------------------
+
+    def record_owners(self, entries: Sequence[models.Ownership],
+                      now: float | None = None) -> None:
+        if not entries:
+            return
+        at = time.time() if now is None else now
+        self._tx.write(lambda conn: sql_ownership.record(conn, entries, at))
+
+    def lookup_owners(self, keys: Sequence[tuple[str, str]],
+                      now: float | None = None
+                      ) -> dict[tuple[str, str], models.Ownership]:
+        if not keys:
+            return {}
+        at = time.time() if now is None else now
+        return self._tx.autocommit(
+            lambda conn: sql_ownership.lookup(conn, keys, at))
+
     # -- claims ------------------------------------------------------------
+
+    def sample_queues(self, limit: int, now: float | None = None
+                      ) -> list[models.QueueSample]:
+        at = time.time() if now is None else now
+        return self._tx.autocommit(
+            lambda conn: sql_samples.sample_queues(conn, _limit(limit), at))
+
+    def sample_backlogs(self, limit: int, now: float | None = None
+                        ) -> list[models.BacklogSample]:
+        at = time.time() if now is None else now
+        return self._tx.autocommit(
+            lambda conn: sql_samples.sample_backlogs(conn, _limit(limit), at))
 
     def create_claim(self, project: str, queue: str, *, ttl: int,
                      grace: int, limit: int) -> models.Claim | None:
-        return guarded.claim(self._tx, self._metadata, project, queue,
-                             ttl=ttl, grace=grace, limit=_limit(limit))
+        claim = guarded.claim(self._tx, self._metadata, project, queue,
+                              ttl=ttl, grace=grace, limit=_limit(limit))
+        return claim and self.codec.open_claim(claim)
 
     def get_claim(self, project: str, queue: str,
                   claim_id: str) -> models.Claim:
         now = time.time()
-        return self._tx.autocommit(lambda conn: sql_claims.get(
-            conn, project, queue, claim_id, now))
+        return self.codec.open_claim(self._tx.autocommit(
+            lambda conn: sql_claims.get(conn, project, queue, claim_id,
+                                        now)))
 
     def update_claim(self, project: str, queue: str, claim_id: str, *,
                      ttl: int, grace: int) -> None:
@@ -294,3 +366,21 @@ class SqlStorage(base.Storage):
     def delete_claim(self, project: str, queue: str, claim_id: str) -> None:
         self._tx.autocommit(lambda conn: sql_claims.release(
             conn, project, queue, claim_id))
+
+    # -- quota overrides ---------------------------------------------------
+
+    def set_quota(self, project: str, resource: str, limit: int) -> None:
+        self._tx.write(lambda conn: sql_quotas.set_(conn, project, resource,
+                                                    limit))
+
+    def get_quotas(self, project: str) -> dict[str, int]:
+        return self._tx.autocommit(lambda conn: sql_quotas.get(conn,
+                                                               project))
+
+    def list_quotas(self) -> dict[str, dict[str, int]]:
+        return self._tx.autocommit(sql_quotas.list_)
+
+    def delete_quota(self, project: str,
+                     resource: str | None = None) -> None:
+        self._tx.autocommit(lambda conn: sql_quotas.delete(conn, project,
+                                                           resource))

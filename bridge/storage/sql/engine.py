@@ -21,7 +21,8 @@ Concurrency per backend
   set here serves SQLAlchemy's ``ensure_schema``). Readers read a
   snapshot without blocking the writer.
   ``synchronous=NORMAL``: a commit survives a crash of bridge, but the
-  last commits may be lost if the machine loses power.
+  last commits may be lost if the machine loses power. WAL checkpoints
+  run in a background thread, not in a request (:mod:`.checkpointer`).
 
 Network calls are bounded: connecting waits at most CONNECT_TIMEOUT, a
 PostgreSQL statement at most STATEMENT_TIMEOUT, a MariaDB socket read
@@ -117,6 +118,9 @@ def _sqlite_engine(parsed: sa.engine.URL, opts: Any,
         cursor.execute('PRAGMA journal_mode=WAL')
         cursor.execute('PRAGMA synchronous=NORMAL')
         cursor.execute('PRAGMA busy_timeout=%d' % (busy * 1000))
+        if opts.sqlite_checkpoint_interval > 0:
+            # A Checkpointer thread does it (see .checkpointer).
+            cursor.execute('PRAGMA wal_autocheckpoint=0')
         cursor.close()
 
     @event.listens_for(engine, 'begin')

@@ -93,10 +93,22 @@ class MetadataCache:
 # text is the same for any batch size; WITH ORDINALITY numbers them in
 # order, which gives their markers.
 _p = sa.bindparam
+#
+# Quota: the queue's messages have markers from its smallest one to its
+# counter, so ``counter + count - smallest + 1`` bounds what it holds after
+# the post; the UPDATE only matches while that is within ``p_max``. (The
+# smallest marker comes from the statement's snapshot, which can only be
+# lower than the current one: a looser bound, never a wrong one. Over
+# the bound, the general path counts exactly.)
+_SMALLEST = (sa.select(sa.func.coalesce(sa.func.min(messages.c.marker), 1))
+             .where(messages.c.queue_id == queues.c.id)
+             .scalar_subquery())
 _BUMPED = (sa.update(queues)
            .where(queues.c.project == _p('p_project'),
                   queues.c.name == _p('p_queue'),
-                  queues.c.meta == _p('p_meta'))
+                  queues.c.meta == _p('p_meta'),
+                  queues.c.counter + _p('p_count') - _SMALLEST + 1
+                  <= _p('p_max'))
            .values(counter=queues.c.counter + _p('p_count'))
            .returning(queues.c.id, queues.c.counter)
            .cte('bumped'))
@@ -121,23 +133,29 @@ _POST_IF_UNCHANGED = sa.insert(messages).from_select(
 executor.prepared(_POST_IF_UNCHANGED)
 
 
+#: ``max_messages`` of a post without one (no queue holds this many).
+_UNBOUNDED = 2 ** 62
+
+
 def _post_if_unchanged(conn: executor.Session, project: str, queue: str,
                        batch: Sequence[models.NewMessage], prepared_for: str,
-                       client_id: str | None, now: float
-                       ) -> list[str] | None:
-    """Post ``batch`` in one statement if the queue exists and its
-    metadata is still ``prepared_for``; the ids, else None (nothing
-    posted)."""
+                       client_id: str | None, now: float,
+                       max_messages: int | None) -> list[str] | None:
+    """Post ``batch`` in one statement if the queue exists, its metadata
+    is still ``prepared_for``, and it surely stays within
+    ``max_messages``; the ids, else None (nothing posted)."""
+    bound = _UNBOUNDED if max_messages is None else max_messages
     ids = [str(uuid.uuid4()) for _ in batch]
     rows = [sql_messages.new_row(0, 0, message_id, message, client_id, now)
             for message_id, message in zip(ids, batch, strict=True)]
     if conn.dialect.name == 'sqlite':
         posted = sqlite_writes.post_if_unchanged(conn, project, queue, rows,
-                                                 prepared_for)
+                                                 prepared_for, bound)
         return ids if posted else None
     params = {
         'p_project': project, 'p_queue': queue, 'p_meta': prepared_for,
         'p_count': len(batch), 'p_now': now, 'p_client': client_id,
+        'p_max': bound,
         'p_ids': ids, 'p_bodies': [row['body'] for row in rows],
         'p_ttls': [row['ttl'] for row in rows],
         'p_visible_at': [row['visible_at'] for row in rows],
@@ -149,8 +167,12 @@ def _post_if_unchanged(conn: executor.Session, project: str, queue: str,
 
 def post(tx: sql_transactor.Transactor, cache: MetadataCache, project: str,
          queue: str, prepare: sql_messages.Prepare, client_id: str | None,
-         dedup_window: int) -> list[str]:
-    """Storage.post_prepared on SQL: see the module docstring."""
+         dedup_window: int, max_messages: int | None = None,
+         max_queues: int | None = None) -> list[str]:
+    """Storage.post_prepared on SQL: see the module docstring. With
+    ``max_messages``, the one-statement post only goes ahead while a bound
+    of the queue's messages shows the batch fits; otherwise the general
+    path counts them exactly, under the queue's counter lock."""
     known = cache.get(project, queue)
     batch = None
     if known is not None:
@@ -172,13 +194,14 @@ def post(tx: sql_transactor.Transactor, cache: MetadataCache, project: str,
     if (tx.engine.dialect.name in _ONE_STATEMENT
             and all(m.dedup_key is None for m in batch)):
         posted = tx.autocommit(lambda conn: _post_if_unchanged(
-            conn, project, queue, batch, text, client_id, now))
+            conn, project, queue, batch, text, client_id, now,
+            max_messages))
         if posted is not None:
             cache.put(project, queue, text, metadata)
             return posted
     ids, current = tx.write(lambda conn: sql_messages.post_prepared(
         conn, project, queue, batch, text, prepare, client_id, now,
-        dedup_window))
+        dedup_window, max_messages, max_queues))
     cache.put(project, queue, current, metadata if current == text else None)
     return ids
 

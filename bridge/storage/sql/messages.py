@@ -11,9 +11,10 @@ from typing import Any, Callable, Sequence
 
 import sqlalchemy as sa
 
-from bridge.storage import errors, models
+from bridge.storage import codec, errors, models
 from bridge.storage.sql import executor
 from bridge.storage.sql import queues as sql_queues
+from bridge.storage.sql import quotas as sql_quotas
 from bridge.storage.sql import rows
 from bridge.storage.sql import transactor
 from bridge.storage.sql.schema import dedup_keys, messages, queues
@@ -68,14 +69,22 @@ def _seen_keys(conn: _Conn, queue_id: int, keys: list[str], now: float
     return seen
 
 
+Seal = Callable[[Sequence[models.NewMessage], dict[str, Any]],
+                Sequence[models.NewMessage]]
+
+
 def post(conn: _Conn, project: str, queue: str,
          batch: Sequence[models.NewMessage], client_id: str | None,
-         now: float, dedup_window: int) -> list[str]:
+         now: float, dedup_window: int, seal: Seal | None = None
+         ) -> list[str]:
     """Insert the batch; see Storage.post_messages. Markers are reserved
     for the whole batch up front (messages skipped as duplicates leave
-    gaps, which readers never notice)."""
-    queue_id, marker, _ = sql_queues.reserve_markers(conn, project, queue,
-                                                     len(batch), now)
+    gaps, which readers never notice). ``seal(batch, metadata)`` gives
+    the batch as stored under the queue's current metadata."""
+    queue_id, marker, meta = sql_queues.reserve_markers(conn, project, queue,
+                                                        len(batch), now)
+    if seal is not None:
+        batch = seal(batch, json.loads(meta))
     return _insert(conn, queue_id, marker, batch, client_id, now,
                    dedup_window)
 
@@ -86,13 +95,16 @@ Prepare = Callable[[dict[str, Any]], Sequence[models.NewMessage]]
 def post_prepared(conn: _Conn, project: str, queue: str,
                   batch: Sequence[models.NewMessage], prepared_for: str,
                   prepare: Prepare, client_id: str | None, now: float,
-                  dedup_window: int) -> tuple[list[str], str]:
+                  dedup_window: int, max_messages: int | None = None,
+                  max_queues: int | None = None) -> tuple[list[str], str]:
     """Insert ``batch``, which ``prepare`` made for the queue metadata
     ``prepared_for`` (JSON text); if the queue's metadata is no longer
     that, prepare the batch again for the current metadata first (which
-    may refuse it). Return the ids and the metadata the post obeyed."""
+    may refuse it). Return the ids and the metadata the post obeyed.
+    Quotas: see :mod:`.quotas`."""
     queue_id, marker, current = sql_queues.reserve_markers(
-        conn, project, queue, len(batch), now)
+        conn, project, queue, len(batch), now, max_queues)
+    sql_quotas.check_messages(conn, queue_id, len(batch), max_messages, now)
     if current != prepared_for:
         count = len(batch)
         batch = prepare(json.loads(current))
@@ -150,7 +162,8 @@ def new_row(queue_id: int, marker: int, message_id: str,
     visible_at = now + message.delay if message.delay > 0 else 0.0
     return {
         'queue_id': queue_id, 'marker': marker, 'id': message_id,
-        'body': rows.dump_body(message.body), 'ttl': message.ttl,
+        'body': codec.stored_text(message.body, rows.dump_body),
+        'ttl': message.ttl,
         'created': now, 'visible_at': visible_at,
         'expires': now + message.ttl, 'client_id': client_id,
         'claim_id': None, 'claim_expires': None, 'claim_updated': None,

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from bridge.storage import models
 from bridge.storage.sql import executor
+from bridge.storage.sql import quotas as sql_quotas
 from bridge.storage.sql import rows
 from bridge.storage.sql import transactor
 from bridge.storage.sql.schema import dedup_keys, messages, queues
@@ -106,10 +107,12 @@ def create(conn: _Conn, project: str, name: str, meta: dict[str, Any],
 
 
 def reserve_markers(conn: _Conn, project: str, name: str, count: int,
-                    now: float) -> tuple[int, int, str]:
+                    now: float, max_queues: int | None = None
+                    ) -> tuple[int, int, str]:
     """Lock the queue's counter until commit, creating the queue if it is
-    missing, and reserve ``count`` markers. Return (queue id, first
-    reserved marker, metadata as stored: JSON text)."""
+    missing (QuotaExceeded if the project has ``max_queues`` already), and
+    reserve ``count`` markers. Return (queue id, first reserved marker,
+    metadata as stored: JSON text)."""
     params = {'p_project': project, 'p_queue': name, 'p_count': count}
     returning = conn.dialect.update_returning
     for _ in range(3):
@@ -123,6 +126,7 @@ def reserve_markers(conn: _Conn, project: str, name: str, count: int,
             return row.id, row.counter - count + 1, row.meta
         # Lazy creation; a concurrent creator makes this a no-op and the
         # next UPDATE finds its row.
+        sql_quotas.check_queues(conn, project, max_queues)
         create(conn, project, name, {}, now)
     # The queue was deleted again between our insert and update each time.
     raise transactor.Retry()

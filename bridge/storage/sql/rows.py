@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.storage import models
+from bridge.storage import codec, models
 from bridge.storage.sql.schema import messages
 
 #: The columns every message read selects.
@@ -28,7 +28,7 @@ def active_claim(row: Any, now: float) -> str | None:
 def to_message(row: Any, now: float, **changes: Any) -> models.Message:
     """The Message a row holds at ``now``; ``changes`` override fields."""
     fields = {
-        'id': row.id, 'body': json.loads(row.body), 'ttl': row.ttl,
+        'id': row.id, 'body': codec.loaded_body(row.body), 'ttl': row.ttl,
         'created': row.created, 'marker': row.marker,
         'client_id': row.client_id, 'claim_id': active_claim(row, now),
         'claim_count': row.claim_count,

@@ -164,3 +164,35 @@ placements = sa.Table(
     sa.Index('ix_placements_pool', 'pool'),
     **_MYSQL,
 )
+
+#: Longest resource type (``<service>:<kind>``) and resource id indexed.
+RESOURCE_TYPE_LENGTH = 64
+RESOURCE_ID_LENGTH = 255
+
+# ``ownership`` (see :mod:`.ownership`): the ownership index, resource
+# (type, id) -> owning project. ``expires`` is models.OWNER_LIVE while the
+# resource lives, and the delete time plus the grace period after.
+ownership = sa.Table(
+    'ownership', metadata,
+    sa.Column('resource_type', _exact(RESOURCE_TYPE_LENGTH),
+              primary_key=True),
+    sa.Column('resource_id', _exact(RESOURCE_ID_LENGTH), primary_key=True),
+    sa.Column('project', _exact(PROJECT_LENGTH), nullable=False),
+    sa.Column('expires', sa.Double, nullable=False),
+    sa.Column('updated', sa.Double, nullable=False),
+    sa.Index('ix_ownership_expires', 'expires'),
+    **_MYSQL,
+)
+
+#: Longest quota resource name ("queues", "messages", "subscriptions").
+RESOURCE_LENGTH = 32
+
+# ``quotas`` (see :mod:`.quotas`): the per-project overrides an operator set
+# with bridge-manage; projects without a row use the [quotas] defaults.
+quotas = sa.Table(
+    'quotas', metadata,
+    sa.Column('project', _exact(PROJECT_LENGTH), primary_key=True),
+    sa.Column('resource', _exact(RESOURCE_LENGTH), primary_key=True),
+    sa.Column('hard_limit', sa.BigInteger, nullable=False),
+    **_MYSQL,
+)

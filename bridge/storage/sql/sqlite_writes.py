@@ -8,11 +8,14 @@ the writer must wait for it back before its next statement, with the write
 lock held. So the frequent writes are single statements here, in their own
 (implicit) transaction: the writer lets go of the interpreter once.
 
-* A post inserts into the view ``bridge_post_v1``, whose INSTEAD OF trigger
+* A post inserts into the view ``bridge_post_v2``, whose INSTEAD OF trigger
   does, for each message, what :func:`.queues.reserve_markers` and
   :func:`.messages.post` do: bump the queue's counter and insert the
   message with it as marker. First it checks that the queue exists with
-  the metadata the post was prepared for; if not, the statement aborts
+  the metadata the post was prepared for, and that the queue cannot hold
+  more than ``max_messages`` with this message (markers in the queue run
+  from its smallest one to its counter, so that is an upper bound of its
+  messages; see :func:`.guarded.post`); if not, the statement aborts
   (nothing is written, whatever the number of messages) and the caller
   posts the general way. The write lock is held from the first row to the
   end of the statement, so markers are committed in order.
@@ -40,19 +43,21 @@ from bridge.storage.sql import queues as sql_queues
 from bridge.storage.sql import rows
 from bridge.storage.sql.schema import messages, queues
 
-POST_VIEW = 'bridge_post_v1'
+POST_VIEW = 'bridge_post_v2'
 _STALE = 'bridge: queue metadata changed'
 
 DDL = (
     # Never holds rows: inserting into it runs the trigger.
     'CREATE VIEW IF NOT EXISTS %s AS SELECT NULL AS project, NULL AS queue,'
     ' NULL AS meta, NULL AS id, NULL AS body, NULL AS ttl, NULL AS created,'
-    ' NULL AS visible_at, NULL AS expires, NULL AS client_id WHERE 0'
+    ' NULL AS visible_at, NULL AS expires, NULL AS client_id,'
+    ' NULL AS max_messages WHERE 0'
     % POST_VIEW,
     "CREATE TRIGGER IF NOT EXISTS %s_insert INSTEAD OF INSERT ON %s BEGIN"
     " SELECT RAISE(ABORT, '%s') WHERE NOT EXISTS (SELECT 1 FROM queues"
     "  WHERE project = NEW.project AND name = NEW.queue"
-    "  AND meta = NEW.meta);"
+    "  AND meta = NEW.meta AND counter + 2 - coalesce((SELECT min(marker)"
+    "  FROM messages WHERE queue_id = queues.id), 1) <= NEW.max_messages);"
     " UPDATE queues SET counter = counter + 1"
     "  WHERE project = NEW.project AND name = NEW.queue;"
     " INSERT INTO messages (queue_id, marker, id, body, ttl, created,"
@@ -76,22 +81,24 @@ _view = sa.Table(
     *(sa.Column(name, sa.Text) for name in (
         'project', 'queue', 'meta', 'id', 'body', 'client_id')),
     sa.Column('ttl', sa.Integer), sa.Column('created', sa.Double),
-    sa.Column('visible_at', sa.Double), sa.Column('expires', sa.Double))
+    sa.Column('visible_at', sa.Double), sa.Column('expires', sa.Double),
+    sa.Column('max_messages', sa.BigInteger))
 _POST = sa.insert(_view).values({c.name: sa.bindparam(c.name)
                                  for c in _view.c})
 
 
 def post_if_unchanged(conn: executor.Session, project: str, queue: str,
-                      batch: Sequence[dict[str, Any]], prepared_for: str
-                      ) -> bool:
+                      batch: Sequence[dict[str, Any]], prepared_for: str,
+                      max_messages: int) -> bool:
     """Insert ``batch`` (rows of :func:`.messages.new_row`) if the queue
-    exists and its metadata is ``prepared_for``; False (nothing written)
-    otherwise."""
+    exists, its metadata is ``prepared_for`` and it surely stays within
+    ``max_messages``; False (nothing written) otherwise."""
     dbapi = conn.dialect.loaded_dbapi
     rows_ = [{'project': project, 'queue': queue, 'meta': prepared_for,
               'id': row['id'], 'body': row['body'], 'ttl': row['ttl'],
               'created': row['created'], 'visible_at': row['visible_at'],
-              'expires': row['expires'], 'client_id': row['client_id']}
+              'expires': row['expires'], 'client_id': row['client_id'],
+              'max_messages': max_messages}
              for row in batch]
     try:
         conn.insert_rows(_POST, rows_)

@@ -78,7 +78,7 @@ class Transactor:
         self._writer_lock = (
             writelock.WriterLock(path, opts.sqlite_busy_timeout)
             if path else None)
-        # A forked worker (gunicorn) must not share its parent's sockets.
+        # A forked worker (bridge-api) must not share its parent's sockets.
         this = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _forget_pool(this))
         event.listen(engine, 'engine_disposed',

@@ -18,7 +18,7 @@ without SQLite's busy handler (``busy_timeout = 0``) and wait here:
   server, so bridge's write transactions of one database file also queue
   (:class:`WriterLock`): threads of one process wait on a
   ``threading.Lock``, which hands over as soon as it is released; the one
-  waiting thread of each process (gunicorn workers, listener, notifier)
+  waiting thread of each process (API workers, listener, notifier)
   then takes an exclusive ``flock`` of ``<db>-writer.lock`` beside the
   database, retrying every 50 microseconds at first, at most every 2
   milliseconds. The kernel drops the lock of a process that dies. Its
