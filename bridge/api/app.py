@@ -110,4 +110,5 @@ def create_app(conf: cfg.ConfigOpts, storage: Storage) -> falcon.App:
 def make_wsgi_app(conf: cfg.ConfigOpts, storage: Storage) -> auth.WSGIApp:
     """The application in its WSGI pipeline (:mod:`bridge.api.pipeline`):
     what every server runs."""
-    return pipeline.build(create_app(conf, storage), conf, storage)
+    pooled = pooling.wrap(storage, conf)  # metrics sample every pool
+    return pipeline.build(create_app(conf, pooled), conf, pooled)
