@@ -131,6 +131,22 @@ storage_opts = [
                     'request fails with 503.'),
 ]
 
+pooling_group = cfg.OptGroup(
+    'pooling', title='Storage pools',
+    help='Pools are registered through the /v2/pools admin API and kept in '
+         'the [storage] url database; these options tune how services '
+         'follow them.')
+pooling_opts = [
+    cfg.FloatOpt('refresh_seconds', default=5.0, min=0.0,
+                 help='How often each process re-reads the list of '
+                      'registered pools: a pool registered by another '
+                      'process takes new queues here within this time.'),
+    cfg.IntOpt('max_pools_per_page', default=20, min=1,
+               help='Most pools one GET /v2/pools returns.'),
+    cfg.IntOpt('max_flavors_per_page', default=20, min=1,
+               help='Most flavors one GET /v2/flavors returns.'),
+]
+
 limits_group = cfg.OptGroup('limits', title='API limits and defaults',
                             help='Values a tenant sees; the defaults are '
                                  "Zaqar's, so its clients behave the same.")
@@ -477,6 +493,7 @@ def list_opts():
         (api_group, api_opts),
         (websocket_group, websocket_opts),
         (storage_group, storage_opts),
+        (pooling_group, pooling_opts),
         (limits_group, limits_opts),
         (listener_group, listener_opts),
         (translation_group, translation_opts),

@@ -102,6 +102,13 @@ _STORAGE_ERRORS: dict[type, tuple[type[HTTPError], str]] = {
     storage_errors.ClaimNotFound: (
         NotFound, 'The claim does not exist or has expired.'),
     storage_errors.NotFound: (NotFound, 'The resource does not exist.'),
+    storage_errors.NoPoolForFlavor: (
+        BadRequest, 'The flavor named by the queue\'s "_flavor" metadata '
+                    'does not exist or has no pool taking new queues.'),
+    storage_errors.DeadLetterQueueElsewhere: (
+        Conflict, 'The queue named by "_dead_letter_queue" lives on another '
+                  'storage pool; a queue and its dead letter queue must '
+                  'share one.'),
     storage_errors.Conflict: (
         Conflict, 'The request conflicts with the current state.'),
     storage_errors.MessageIsClaimed: (

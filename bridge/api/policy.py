@@ -3,7 +3,8 @@
 Tenant isolation does not depend on these rules: every storage call is
 scoped to the caller's project. The rules decide which operations a caller
 may use at all; by default any authenticated caller may use the queue API
-within its own project, and only admins may read ``/v2/health``. Operators
+within its own project, and may read the flavors (as in Zaqar); only
+admins may read ``/v2/health`` and manage pools and flavors. Operators
 override rules in the ``[oslo_policy] policy_file`` as for any OpenStack
 service; ``oslopolicy-sample-generator --namespace bridge`` lists them.
 """
@@ -39,6 +40,8 @@ def _rule(name: str, description: str, method: str, path: str,
 
 _Q = '/v2/queues/{queue_name}'
 _T = '/v2/topics/{topic_name}'
+_P = '/v2/pools/{pool_name}'
+_F = '/v2/flavors/{flavor_name}'
 
 RULES: list[policy.RuleDefault] = [
     policy.RuleDefault(ADMIN, 'role:admin',
@@ -90,6 +93,25 @@ RULES: list[policy.RuleDefault] = [
     _rule('ping:get', 'Check that the API and its storage answer.', 'GET',
           '/v2/ping'),
     _rule('ping:head', 'Check that the API answers.', 'HEAD', '/v2/ping'),
+    _rule('pools:get_all', 'List storage pools.', 'GET', '/v2/pools',
+          check_str='rule:' + ADMIN),
+    _rule('pools:create', 'Register a storage pool.', 'PUT', _P,
+          check_str='rule:' + ADMIN),
+    _rule('pools:get', 'Show a storage pool.', 'GET', _P,
+          check_str='rule:' + ADMIN),
+    _rule('pools:update', 'Change a storage pool.', 'PATCH', _P,
+          check_str='rule:' + ADMIN),
+    _rule('pools:delete', 'Deregister a storage pool.', 'DELETE', _P,
+          check_str='rule:' + ADMIN),
+    _rule('flavors:get_all', 'List flavors (tenants name one in a '
+          "queue's _flavor metadata).", 'GET', '/v2/flavors'),
+    _rule('flavors:get', 'Show a flavor.', 'GET', _F),
+    _rule('flavors:create', 'Create or replace a flavor.', 'PUT', _F,
+          check_str='rule:' + ADMIN),
+    _rule('flavors:update', "Change a flavor's pools.", 'PATCH', _F,
+          check_str='rule:' + ADMIN),
+    _rule('flavors:delete', 'Delete a flavor.', 'DELETE', _F,
+          check_str='rule:' + ADMIN),
     _rule('health:get', 'Show the service health (administrators).', 'GET',
           '/v2/health', check_str='rule:' + ADMIN),
     _rule('metrics:get', 'Read the Prometheus metrics (keystone mode; in '

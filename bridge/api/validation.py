@@ -345,6 +345,9 @@ def queue_metadata(document: Any, limits: Limits) -> dict[str, Any]:
     if encrypt is not None and not isinstance(encrypt, bool):
         raise ValidationError('"_enable_encrypt_messages" must be true or '
                               'false.')
+    flavor = document.get('_flavor')
+    if flavor is not None and not isinstance(flavor, str):
+        raise ValidationError('"_flavor" must be a flavor name.')
     dead_letter = document.get('_dead_letter_queue')
     if dead_letter is not None and not (
             isinstance(dead_letter, str) and QUEUE_NAME_RE.match(dead_letter)):

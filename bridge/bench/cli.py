@@ -5,6 +5,7 @@ each lives in its own module with ``add_arguments(parser)`` (which sets
     bridge-bench api [--duration S] [--connections N] [--targets LIST] ...
     bridge-bench ingest [--count N] [--targets LIST] ...
     bridge-bench deliver [--rate N] [--duration S] [--subscribers LIST] ...
+    bridge-bench pooling [--count N] [--chunk N] [--backends LIST] ...
     bridge-bench slow-clients [--header-clients N] [--body-clients N] ...
     bridge-bench push [--rate N] [--duration S] [--waiters N]
 """
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from bridge.bench import api, deliver, ingest, push, slowclients
+from bridge.bench import api, deliver, ingest, pooling, push, slowclients
 from bridge.bench.procs import BenchError
 
 # name -> (module with add_arguments/run, one-line help)
@@ -30,6 +31,8 @@ SUBCOMMANDS = {
     'deliver': (deliver, 'Webhook deliveries/s and post-to-receipt latency '
                          'through bridge-notifier, 1/10/100 subscribers, '
                          'against a no-op deliverer.'),
+    'pooling': (pooling, 'Storage calls/s through the pooling facade (no '
+                         'pools; queue on a pool) against the bare driver.'),
     'push': (push, 'From an event on RabbitMQ to a waiting client (long '
                    'poll, WebSocket subscription), p50/p99 against the '
                    'bus; waiters held and their memory.'),

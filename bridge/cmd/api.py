@@ -37,12 +37,12 @@ CLI_OPTS = server.CLI_OPTS
 
 
 def prepare_storage(conf: cfg.ConfigOpts) -> str:
-    """Create the state directory (embedded default) and the schema;
-    return the (redacted) storage URL."""
+    """Create the state directory (embedded default) and the schema (of
+    the registered pools too); return the (redacted) storage URL."""
     if not conf.storage.url:
         os.makedirs(conf.state_path, exist_ok=True)
     url = bridge_conf.storage_url(conf)
-    store = storage.from_url(url, conf)
+    store = storage.from_conf(conf)
     try:
         store.ensure_schema()
     finally:

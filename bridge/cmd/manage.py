@@ -13,7 +13,8 @@
     bridge-manage [--config-file FILE] quota delete PROJECT [RESOURCE]
 
 ``db sync`` creates the tables, collections and indexes that are missing in
-the storage named by ``[storage] url`` (idempotent; safe while services run).
+the storage named by ``[storage] url`` and in every registered pool
+(idempotent; safe while services run).
 ``upgrade check`` runs read-only readiness checks (:mod:`bridge.manage.
 upgradecheck`); ``dead-letters`` inspects and replays the listener's
 operator dead-letter queue (:mod:`bridge.manage.deadletters`); ``rules
@@ -72,7 +73,7 @@ def _open_storage(conf: cfg.ConfigOpts) -> base.Storage | None:
         _fail('no storage at %s yet; run "bridge-manage db sync" or start '
               'bridge-listener first' % absent)
         return None
-    return bridge_storage.from_url(url, conf)
+    return bridge_storage.from_conf(conf)
 
 
 def dead_letters_list(conf: cfg.ConfigOpts) -> int:

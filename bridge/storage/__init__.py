@@ -1,6 +1,8 @@
 """Message storage: one interface (:mod:`bridge.storage.base`), two drivers
 (:mod:`bridge.storage.sql` for SQLite/PostgreSQL/MySQL and
-:mod:`bridge.storage.mongodb`). :func:`from_conf` picks one by URL scheme."""
+:mod:`bridge.storage.mongodb`). :func:`from_url` picks one by URL scheme;
+:func:`from_conf` opens the [storage] url one with its pools
+(:mod:`bridge.storage.pooling`)."""
 
 from __future__ import annotations
 
@@ -32,5 +34,7 @@ def from_url(url: str, conf: cfg.ConfigOpts) -> Storage:
 
 
 def from_conf(conf: cfg.ConfigOpts) -> Storage:
-    """Open the storage named by [storage] url (or the embedded default)."""
-    return from_url(bridge_conf.storage_url(conf), conf)
+    """Open the storage named by [storage] url (or the embedded default),
+    with the pools registered in its catalog (:mod:`.pooling`)."""
+    from bridge.storage import pooling
+    return pooling.wrap(from_url(bridge_conf.storage_url(conf), conf), conf)

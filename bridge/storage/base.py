@@ -58,7 +58,13 @@ Guarantees every driver gives
     first row, which has nothing to lock yet; see
     :mod:`bridge.storage.sql.quotas`). On MongoDB
     concurrent creations in one project may overshoot by the creations in
-    flight at that moment.
+    flight at that moment. With storage pools
+    (:mod:`bridge.storage.pooling`) a queue lives on one pool, so
+    ``max_messages`` stays as exact as its pool's driver; ``max_queues``
+    and ``max_subscriptions`` are checked across all pools (the sum of
+    their counts) before creating, but not atomically: concurrent
+    creations in one project may overshoot by the creations in flight, as
+    on MongoDB.
 
   Per-project overrides are stored with :meth:`Storage.set_quota` so every
   process sees them; which limit applies is the caller's business
@@ -72,6 +78,7 @@ from __future__ import annotations
 import abc
 from typing import Any, Callable, Sequence
 
+from bridge.storage.catalog import Catalog
 from bridge.storage.codec import BodyCodec
 from bridge.storage.models import (BacklogSample, Claim, DeliveryOutcome,
                                   Message, MessagePage, NewMessage, Ownership,
@@ -108,6 +115,12 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    def catalog(self) -> Catalog:
+        """The pool catalog kept in this backend's database (see
+        :mod:`bridge.storage.catalog`); :meth:`ensure_schema` creates it.
+        Only the default [storage] url backend's catalog is used."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     def sweep(self, now: float | None = None) -> int:
@@ -267,6 +280,12 @@ class Storage(abc.ABC):
         posted from now on. Conflict if the same subscriber already has an
         unexpired subscription to this queue of this project; QuotaExceeded
         if the project already has ``max_subscriptions`` unexpired ones."""
+        raise NotImplementedError
+
+    def count_subscriptions(self, project: str,
+                            now: float | None = None) -> int:
+        """Number of the project's unexpired subscriptions (the count
+        ``max_subscriptions`` is checked against)."""
         raise NotImplementedError
 
     def get_subscription(self, project: str, queue: str,

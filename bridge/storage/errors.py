@@ -49,6 +49,22 @@ class Unavailable(StorageError):
     retry; nothing was written."""
 
 
+class PoolNotFound(NotFound):
+    """No pool of that name is registered."""
+
+
+class FlavorNotFound(NotFound):
+    """No flavor of that name is registered."""
+
+
+class NoPoolForFlavor(Invalid):
+    """A queue asked (``_flavor``) for a flavor that does not exist or has
+    no pool taking new queues (weight above 0)."""
+
+
+class DeadLetterQueueElsewhere(Conflict):
+    """A queue names a ``_dead_letter_queue`` that lives on another pool:
+    dead letters move inside one backend, so the two must share a pool."""
 class QuotaExceeded(StorageError):
     """The write would take the project beyond one of its quotas; nothing
     was written."""

@@ -20,6 +20,7 @@ from bridge.api import policy
 from bridge.api import share
 from bridge.api import subscription_validation
 from bridge.api import validation
+from bridge.storage import pooling
 from bridge.storage.base import Storage
 
 from .support import Api, assert_error
@@ -32,12 +33,24 @@ def test_every_resource_rule_has_a_default(conf: cfg.ConfigOpts,
     table = api_app.routes(
         storage, limits,
         subscription_validation.SubscriptionLimits.from_conf(conf),
-        share.Share(limits, 'key', 60), quotas.Quotas(storage, conf))
+        share.Share(limits, 'key', 60), quotas.Quotas(storage, conf),
+        pooling.wrap(storage, conf).registry, conf.pooling)
     used = {rule for _, resource in table
             for rule in getattr(resource, 'rules', {}).values()}
     assert used and used <= defined
     health = {r.name: r.check_str for r in policy.list_rules()}['health:get']
     assert health == 'rule:context_is_admin'
+
+
+def test_pools_and_flavor_changes_are_for_admins_flavor_reads_for_all(
+        ) -> None:
+    checks = {r.name: r.check_str for r in policy.list_rules()}
+    admin_only = [name for name in checks
+                  if name.startswith('pools:') or name in (
+                      'flavors:create', 'flavors:update', 'flavors:delete')]
+    assert len(admin_only) == 8
+    assert {checks[name] for name in admin_only} == {'rule:context_is_admin'}
+    assert checks['flavors:get_all'] == checks['flavors:get'] == ''
 
 
 def test_operator_policy_file_overrides_defaults(

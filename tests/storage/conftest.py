@@ -1,7 +1,9 @@
 """Backends for the storage contract suite.
 
 Every test taking ``storage`` runs once per backend: an SQLite file,
-PostgreSQL, MariaDB and a MongoDB-wire server. URLs come from the
+PostgreSQL, MariaDB, a MongoDB-wire server, and ``pooled``: the pooling
+facade over an SQLite default storage with two pools (another SQLite file
+and PostgreSQL), so each queue of a test lands on one of them at random. URLs come from the
 environment (defaults: the services of the development machine):
 
 * ``BRIDGE_TEST_POSTGRESQL_URL``
@@ -19,14 +21,14 @@ import base64
 import dataclasses
 import os
 import uuid
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
 from bridge import conf as bridge_conf
-from bridge.storage import base, from_url
+from bridge.storage import base, catalog, from_url, pooling
 
 DEFAULT_URLS = {
     'postgresql': ('BRIDGE_TEST_POSTGRESQL_URL',
@@ -38,7 +40,8 @@ DEFAULT_URLS = {
                 'mongodb://127.0.0.1:27018/bridge_test?directConnection=true'),
 }
 
-BACKENDS = ['sqlite', 'postgresql', 'mariadb', 'mongodb']
+BACKENDS = ['sqlite', 'postgresql', 'mariadb', 'mongodb', 'pooled']
+POOLED = 'pooled'
 
 #: An [encryption] key for tests (id "test", 32 bytes).
 TEST_KEY = 'test:' + base64.b64encode(b'bridge test key, never in prod!!').decode()
@@ -112,7 +115,7 @@ def _create_sql_database(backend: str, url: str) -> None:
 
 
 def backend_url(backend: str, tmp_dir: str) -> str:
-    if backend == 'sqlite':
+    if backend in ('sqlite', POOLED):
         return 'sqlite:///' + os.path.join(tmp_dir, 'bridge.sqlite')
     variable, default = DEFAULT_URLS[backend]
     return os.environ.get(variable) or default
@@ -127,19 +130,34 @@ def backend(request: pytest.FixtureRequest) -> str:
 def _session_storage(backend: str, tmp_path_factory: pytest.TempPathFactory
                      ) -> Iterator[base.Storage]:
     url = backend_url(backend, str(tmp_path_factory.mktemp(backend)))
-    hint = ('' if backend == 'sqlite' else
-            ' Start the server or point %s at one.' % DEFAULT_URLS[backend][0])
+    needs = 'postgresql' if backend == POOLED else backend
+    hint = ('' if needs == 'sqlite' else
+            ' Start the server or point %s at one.' % DEFAULT_URLS[needs][0])
     try:
         _create_sql_database(backend, url)
         storage = from_url(url, make_conf())
         storage.ensure_schema()
         storage.health()
+        if backend == POOLED:
+            storage = pooled(storage, tmp_path_factory.mktemp('pool'))
     except Exception as error:  # any failure here means "not reachable"
         pytest.fail('storage backend %s is not usable at %s: %s: %s.%s'
                     % (backend, url, type(error).__name__, error, hint),
                     pytrace=False)
     yield storage
     storage.close()
+
+
+def pooled(default: base.Storage, tmp_dir: Any) -> base.Storage:
+    """``default`` with two pools of equal weight: an SQLite file and
+    PostgreSQL."""
+    _create_sql_database('postgresql', backend_url('postgresql', ''))
+    store = pooling.wrap(default, make_conf())
+    store.registry.create_pool(catalog.Pool(
+        'file', 'sqlite:///%s/pool.sqlite' % tmp_dir, weight=1))
+    store.registry.create_pool(catalog.Pool(
+        'pg', backend_url('postgresql', ''), weight=1))
+    return store
 
 
 @pytest.fixture
@@ -162,7 +180,7 @@ def scale(backend: str) -> Scale:
 @pytest.fixture
 def unreachable_storage(backend: str, tmp_path) -> Iterator[base.Storage]:
     """A storage of the same kind whose server cannot be reached."""
-    if backend == 'sqlite':
+    if backend in ('sqlite', POOLED):
         blocker = tmp_path / 'a-file'
         blocker.write_text('not a directory')
         url = 'sqlite:///' + str(blocker / 'bridge.sqlite')
@@ -171,5 +189,7 @@ def unreachable_storage(backend: str, tmp_path) -> Iterator[base.Storage]:
     conf = make_conf()
     conf.set_override('mongodb_timeout', 1, group='storage')
     storage = from_url(url, conf)
+    if backend == POOLED:
+        storage = pooling.wrap(storage, conf)
     yield storage
     storage.close()

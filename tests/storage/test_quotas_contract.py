@@ -9,7 +9,17 @@ import threading
 import pytest
 
 from bridge.storage import errors
+from .conftest import BACKENDS, POOLED
 from .support import new, run_threads
+
+# The pooled backend checks max_queues and max_subscriptions across its
+# pools (the sum of each pool's count) before the pool's driver creates,
+# not atomically: concurrent creations may overshoot by those in flight
+# (documented in bridge/storage/base.py). The tests asserting exactness
+# under concurrency therefore run on every backend but that one; the
+# non-concurrent quota tests run on it too.
+_EXACT_UNDER_CONCURRENCY = pytest.mark.parametrize(
+    'backend', [name for name in BACKENDS if name != POOLED], indirect=True)
 
 
 def _prepared(count: int):
@@ -134,6 +144,7 @@ def test_subscriptions_beyond_max_subscriptions_are_refused(storage,
 
     subscribe('q1', 1, 2)
     subscribe('q2', 2, 2)  # counted over every queue of the project
+    assert storage.count_subscriptions(project) == 2
     with pytest.raises(errors.QuotaExceeded) as refused:
         subscribe('q3', 3, 2)
     assert refused.value.resource == 'subscriptions'
@@ -146,6 +157,7 @@ def test_subscriptions_beyond_max_subscriptions_are_refused(storage,
     storage.delete_queue(project + '-x', 'q3')
 
 
+@_EXACT_UNDER_CONCURRENCY
 def test_concurrent_queue_creations_stay_within_max_queues(
         storage, project, backend):
     limit, writers, each = 5, 4, 3
@@ -172,6 +184,7 @@ def test_concurrent_queue_creations_stay_within_max_queues(
         assert held == limit
 
 
+@_EXACT_UNDER_CONCURRENCY
 def test_concurrent_subscriptions_stay_within_max_subscriptions(
         storage, project, backend):
     limit, writers, each = 4, 4, 3

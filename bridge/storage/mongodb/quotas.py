@@ -39,6 +39,9 @@ class Quotas:
         held = self._messages.count_documents({'qi': qi, 'ex': {'$gt': now}})
         return held > max_messages
 
+    def count_subscriptions(self, project: str, now: float) -> int:
+        return self._subs.count_documents({'p': project, 'ex': {'$gt': now}})
+
     def check_subscriptions(self, project: str,
                             max_subscriptions: int | None,
                             now: float) -> None:

@@ -33,6 +33,7 @@ from bridge.storage.models import (Claim, DeliveryOutcome, Message,
                                    MessagePage, NewMessage, Ownership,
                                    QueueStats, Subscription)
 from bridge.storage.mongodb import connection
+from bridge.storage.mongodb.catalog import MongoCatalog
 from bridge.storage.mongodb import documents as docs
 from bridge.storage.mongodb import samples as mongo_samples
 from bridge.storage.mongodb.claims import Claims
@@ -67,6 +68,7 @@ class MongoStorage(base.Storage):
                                   self._quotas)
         self._subs = Subscriptions(self._db['subscriptions'],
                                    self._cols.queues)
+        self._catalog = MongoCatalog(self._db)
         self._owners = OwnershipIndex(self._db['ownership'])
 
     # -- lifecycle -----------------------------------------------------------
@@ -75,8 +77,12 @@ class MongoStorage(base.Storage):
     def ensure_schema(self) -> None:
         connection.ensure_indexes(self._cols)
         self._subs.ensure_indexes()
+        self._catalog.ensure_indexes()
         self._owners.ensure_indexes()
         self._quotas.ensure_indexes()
+
+    def catalog(self) -> MongoCatalog:
+        return self._catalog
 
     @unavailable_on_failure
     def health(self) -> None:
@@ -260,6 +266,12 @@ class MongoStorage(base.Storage):
         return self._subs.create(project, queue, subscriber, ttl=ttl,
                                  options=options, secret=secret,
                                  confirmed=confirmed, now=now)
+
+    @unavailable_on_failure
+    def count_subscriptions(self, project: str,
+                            now: float | None = None) -> int:
+        at = time.time() if now is None else now
+        return self._quotas.count_subscriptions(project, at)
 
     @unavailable_on_failure
     def get_subscription(self, project: str, queue: str,

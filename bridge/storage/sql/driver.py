@@ -15,6 +15,7 @@ import time
 from typing import Any, Sequence
 
 from bridge.storage import base, errors, models
+from bridge.storage.sql import catalog as sql_catalog
 from bridge.storage.sql import claims as sql_claims
 from bridge.storage.sql import checkpointer
 from bridge.storage.sql import engine as sql_engine
@@ -61,6 +62,7 @@ class SqlStorage(base.Storage):
         self._tx = transactor.Transactor(sql_engine.make_engine(url, opts),
                                          opts)
         self._metadata = guarded.MetadataCache()
+        self._catalog = sql_catalog.SqlCatalog(self._tx)
         self._checkpointer: checkpointer.Checkpointer | None = None
         path = sql_engine.sqlite_path(self._tx.engine)
         if path and opts.sqlite_checkpoint_interval > 0:
@@ -72,6 +74,9 @@ class SqlStorage(base.Storage):
 
     def ensure_schema(self) -> None:
         self._tx.ensure_schema(metadata)
+
+    def catalog(self) -> sql_catalog.SqlCatalog:
+        return self._catalog
 
     def health(self) -> None:
         self._tx.autocommit(lambda conn: conn.exec_driver_sql('SELECT 1'))
@@ -254,6 +259,12 @@ class SqlStorage(base.Storage):
                 conn, project, queue, subscriber, ttl=ttl, options=options,
                 secret=secret, confirmed=confirmed, now=now)
         return self._tx.write(work)
+
+    def count_subscriptions(self, project: str,
+                            now: float | None = None) -> int:
+        at = time.time() if now is None else now
+        return self._tx.autocommit(
+            lambda conn: sql_quotas.count_subscriptions(conn, project, at))
 
     def get_subscription(self, project: str, queue: str,
                          subscription_id: str) -> models.Subscription:

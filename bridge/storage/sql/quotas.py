@@ -69,6 +69,12 @@ def check_queues(conn: _Conn, project: str, max_queues: int | None) -> None:
         raise errors.QuotaExceeded('queues', max_queues)
 
 
+def count_subscriptions(conn: _Conn, project: str, now: float) -> int:
+    """The project's unexpired subscriptions."""
+    return int(conn.execute(_LIVE_SUBSCRIPTIONS, {
+        'p_project': project, 'p_now': now}).scalar_one())
+
+
 def check_subscriptions(conn: _Conn, project: str,
                         max_subscriptions: int | None, now: float) -> None:
     if max_subscriptions is None:

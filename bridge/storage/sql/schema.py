@@ -144,6 +144,27 @@ subscriptions = sa.Table(
     **_MYSQL,
 )
 
+# The pool catalog (see :mod:`bridge.storage.catalog` and :mod:`.catalog`):
+# pools and flavors as named JSON documents, and one placement row per
+# (project, queue) that lives on a pool. Only the default [storage] url
+# database uses them; they are created (empty) in every database.
+catalog_entries = sa.Table(
+    'catalog_entries', metadata,
+    sa.Column('kind', _exact(16), primary_key=True),
+    sa.Column('name', _exact(QUEUE_NAME_LENGTH), primary_key=True),
+    sa.Column('doc', _DOCUMENT, nullable=False),
+    **_MYSQL,
+)
+
+placements = sa.Table(
+    'placements', metadata,
+    sa.Column('project', _exact(PROJECT_LENGTH), primary_key=True),
+    sa.Column('queue', _exact(QUEUE_NAME_LENGTH), primary_key=True),
+    sa.Column('pool', _exact(QUEUE_NAME_LENGTH), nullable=False),
+    sa.Index('ix_placements_pool', 'pool'),
+    **_MYSQL,
+)
+
 #: Longest resource type (``<service>:<kind>``) and resource id indexed.
 RESOURCE_TYPE_LENGTH = 64
 RESOURCE_ID_LENGTH = 255
