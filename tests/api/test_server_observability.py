@@ -41,8 +41,11 @@ def posted(url: str) -> float | None:
 def test_metrics_merge_every_worker_and_survive_a_dead_worker(
         tmp_path: pathlib.Path, run_server: list[Server]) -> None:  # noqa: F811
     conf = tmp_path / 'bridge.conf'
+    # SIGTERM reaches the process group at once: a worker respawned just
+    # then may wait out graceful_timeout before granian ends it, so keep
+    # that well inside stop()'s 30 s.
     conf.write_text('[DEFAULT]\nstate_path = %s\n[api]\nworkers = 2\n'
-                    % (tmp_path / 'state'))
+                    'graceful_timeout = 5\n' % (tmp_path / 'state'))
     server = Server(['--config-file', str(conf)], tmp_path)
     run_server.append(server)
     server.wait_ready()
