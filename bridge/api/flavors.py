@@ -35,25 +35,23 @@ class Collection:
         self._max = max_per_page
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        params: dict[str, Any] = {
-            'limit': validation.int_param(req.get_param('limit'), 'limit',
-                                          10, 1, self._max),
-            'detailed': validation.bool_param(req.get_param('detailed'),
-                                              'detailed')}
+        limit, detailed = pool_validation.listing(
+            req.get_param('limit'), req.get_param('detailed'), self._max)
         flavors = self._registry.list_flavors(req.get_param('marker'),
-                                              params['limit'])
+                                              limit)
         entries = []
         for flavor in flavors:
             entry: dict[str, Any] = {
                 'name': flavor.name, 'href': req.path + '/' + flavor.name,
                 'pool_list': self._registry.pools_of(flavor.name)}
-            if params['detailed']:
+            if detailed:
                 entry['capabilities'] = CAPABILITIES
             entries.append(entry)
         body: dict[str, Any] = {'flavors': entries, 'links': []}
         if flavors:
             body['links'] = wire.next_link(
-                req.path, dict(params, marker=flavors[-1].name))
+                req.path, dict(limit=limit, detailed=detailed,
+                                marker=flavors[-1].name))
         wire.send(resp, body)
 
 

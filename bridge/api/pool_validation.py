@@ -7,13 +7,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bridge.api.validation import ValidationError, is_int
+from bridge.api.validation import (ValidationError, bool_param, int_param,
+                                   is_int)
 
 NAME_RE = re.compile(r'^[a-zA-Z0-9_-]{1,64}$')
 URI_MAX_LEN = 255
 FLAVOR_MAX_LEN = 255
 WEIGHT_MAX = 2 ** 32 - 1
 POOL_FIELDS = ('weight', 'uri', 'flavor', 'options')
+
+
+def listing(limit: str | None, detailed: str | None,
+            max_per_page: int) -> tuple[int, bool]:
+    """``limit`` (default 10, at most ``max_per_page``) and ``detailed`` of
+    a pools or flavors listing."""
+    return (int_param(limit, 'limit', 10, 1, max_per_page),
+            bool_param(detailed, 'detailed'))
 
 
 def name(value: str, what: str) -> str:

@@ -41,20 +41,18 @@ class Collection:
         self._max = max_per_page
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        params: dict[str, Any] = {
-            'limit': validation.int_param(req.get_param('limit'), 'limit',
-                                          10, 1, self._max),
-            'detailed': validation.bool_param(req.get_param('detailed'),
-                                              'detailed')}
+        limit, detailed = pool_validation.listing(
+            req.get_param('limit'), req.get_param('detailed'), self._max)
         pools = self._registry.list_pools(req.get_param('marker'),
-                                          params['limit'])
+                                          limit)
         body: dict[str, Any] = {
             'pools': [document(p, req.path + '/' + p.name,
-                               params['detailed']) for p in pools],
+                               detailed) for p in pools],
             'links': []}
         if pools:
             body['links'] = wire.next_link(
-                req.path, dict(params, marker=pools[-1].name))
+                req.path, dict(limit=limit, detailed=detailed,
+                                marker=pools[-1].name))
         wire.send(resp, body)
 
 
