@@ -18,6 +18,7 @@ import falcon
 from bridge import quotas as bridge_quotas
 from bridge.api import errors
 from bridge.api import kinds
+from bridge.api import queue_validation
 from bridge.api import subscriptions
 from bridge.api import validation
 from bridge.api import wire
@@ -56,7 +57,7 @@ def with_defaults(metadata: dict[str, Any],
 
 
 def apply_patch(metadata: dict[str, Any],
-                operations: list[validation.PatchOperation],
+                operations: list[queue_validation.PatchOperation],
                 reserved: dict[str, Any]) -> dict[str, Any]:
     """JSON-patch semantics on the metadata object (a new dict is
     returned). Replacing or removing a key that is not there is a conflict
@@ -177,7 +178,7 @@ class Item(kinds.Served):
                 'Accepted media type for PATCH: %s.' % PATCH_MEDIA_TYPE,
                 headers={'Accept-Patch': PATCH_MEDIA_TYPE})
         document = self._read_metadata(req, required=True)
-        operations = validation.patch_operations(document)
+        operations = queue_validation.patch_operations(document)
         project = req.context.owner
         metadata = self._storage.get_queue(project, queue_name)
         metadata = validation.queue_metadata(
@@ -258,7 +259,7 @@ class Purge(kinds.Served):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response,
                 queue_name: str) -> None:
-        types = validation.purge_resource_types(
+        types = queue_validation.purge_resource_types(
             wire.read_json(req, self._limits))
         if 'messages' in types:
             self._storage.purge_queue(req.context.owner, queue_name)
