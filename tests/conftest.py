@@ -19,6 +19,14 @@ import pytest
 os.environ['OS_WEBSOCKET__BIND_PORT'] = '0'
 
 
+def pytest_configure(config):
+    # eventlet (imported by oslo.messaging, never run by bridge) warns at
+    # every fork; listener tests fork store processes (listeners/handoff).
+    config.addinivalue_line(
+        'filterwarnings',
+        r'ignore:Using fork\(\) is a bad idea:DeprecationWarning')
+
+
 def _skips_fail() -> bool:
     return os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
 

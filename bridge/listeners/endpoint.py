@@ -3,7 +3,7 @@
 Delivery guarantee
 ------------------
 The listener is built with ``allow_requeue=True``, so oslo.messaging acks a
-batch only after :meth:`BridgeEndpoint._handle` returns ``None`` (handled)
+batch only after :meth:`BridgeEndpoint.handle` returns ``None`` (handled)
 and requeues it when it returns ``REQUEUE``. This endpoint returns ``None``
 only once every notification of the batch is durably stored: in its
 tenant's queue, or in the operator dead-letter queue when it cannot be
@@ -35,11 +35,12 @@ resolution; a later event of the resource records it again).
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import json
 import threading
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import oslo_messaging
 from oslo_log import log
@@ -71,10 +72,26 @@ class Counters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: collections.Counter[str] = collections.Counter()
+        self._local = threading.local()
 
     def add(self, **counts: int) -> None:
         with self._lock:
             self._counts.update(counts)
+        mine = getattr(self._local, 'batch', None)
+        if mine is not None:
+            mine.update(counts)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[collections.Counter[str]]:
+        """Also count, in the counter yielded, what this thread adds until
+        the block ends (one batch's share, which the store process reports
+        to its listener)."""
+        mine: collections.Counter[str] = collections.Counter()
+        self._local.batch = mine
+        try:
+            yield mine
+        finally:
+            self._local.batch = None
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
@@ -135,28 +152,34 @@ class BridgeEndpoint:
         self.owners = ownership.OwnerIndex(storage, ownership_grace)
         self._sleep = sleep
 
+    def use_rules(self, rules: translation.Rules) -> None:
+        """Translate the batches that start from now on with ``rules``."""
+        self.rules = rules
+
     # oslo.messaging calls the method named after each priority.
     def audit(self, messages: list[dict]) -> str | None:
-        return self._handle('audit', messages)
+        return self.handle('audit', messages)
 
     def debug(self, messages: list[dict]) -> str | None:
-        return self._handle('debug', messages)
+        return self.handle('debug', messages)
 
     def info(self, messages: list[dict]) -> str | None:
-        return self._handle('info', messages)
+        return self.handle('info', messages)
 
     def warn(self, messages: list[dict]) -> str | None:
-        return self._handle('warn', messages)
+        return self.handle('warn', messages)
 
     def error(self, messages: list[dict]) -> str | None:
-        return self._handle('error', messages)
+        return self.handle('error', messages)
 
     def critical(self, messages: list[dict]) -> str | None:
-        return self._handle('critical', messages)
+        return self.handle('critical', messages)
 
     # -- the work ---------------------------------------------------------
 
-    def _handle(self, priority: str, messages: list[dict]) -> str | None:
+    def handle(self, priority: str, messages: list[dict]) -> str | None:
+        """Store one batch of ``priority``; None once it is durably
+        stored, ``REQUEUE`` when storage is unavailable."""
         notes = [to_notification(priority, m) for m in messages]
         tally = tally_mod.Tally(self.rules, notes)
         try:

@@ -9,7 +9,10 @@ queue is durable (or quorum) whatever the services' exchanges are
 (:mod:`bridge.listeners.poolqueue`), so a broker restart loses nothing
 either.
 Several listener processes (``[listener] workers``, or separate hosts) share
-the pool queue; the dedup keys keep storage free of duplicates.
+the pool queue; the dedup keys keep storage free of duplicates. Each
+listener process translates and stores in a store process of its own
+(:mod:`bridge.listeners.handoff`) unless ``[listener] store_in_subprocess``
+is false.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import select
 import signal
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import oslo_messaging
 from oslo_config import cfg
@@ -34,6 +37,7 @@ from bridge import wakeups as bridge_wakeups
 from bridge.listeners import batching
 from bridge.listeners import broker
 from bridge.listeners import endpoint as bridge_endpoint
+from bridge.listeners import handoff
 from bridge.listeners import poolqueue
 from bridge.metrics import multiproc
 from bridge.metrics import server as metrics_server
@@ -84,6 +88,41 @@ def make_endpoint(conf: cfg.ConfigOpts, storage: Any,
         wakeups=wakeups)
 
 
+def open_endpoint(conf: cfg.ConfigOpts) -> handoff.Opened:
+    """bridge's endpoint on storage and wake-ups of its own, and the
+    function that closes them."""
+    storage = bridge_storage.from_conf(conf)
+    wakeups = None
+    try:
+        storage.ensure_schema()
+        wakeups = bridge_wakeups.publisher(conf)
+        endpoint = make_endpoint(conf, storage, load_rules(conf), wakeups)
+    except BaseException:
+        storage.close()
+        if wakeups is not None:
+            wakeups.close()
+        raise
+
+    def close() -> None:
+        storage.close()
+        wakeups.close()
+    return endpoint, close
+
+
+def service_endpoint(conf: cfg.ConfigOpts) -> tuple[Any, Callable[[], None]]:
+    """The endpoint a listener process hands its batches to, as
+    ``[listener] store_in_subprocess`` asks, and the function that stops
+    it. A store process is started at once: call this before the
+    listeners start."""
+    if not conf.listener.store_in_subprocess:
+        return open_endpoint(conf)
+    endpoint = handoff.HandoffEndpoint(
+        lambda: open_endpoint(conf), connections=conf.listener.threads,
+        requeue_delay=conf.listener.requeue_delay)
+    endpoint.start()
+    return endpoint, endpoint.stop
+
+
 def targets(conf: cfg.ConfigOpts) -> list[oslo_messaging.Target]:
     return [oslo_messaging.Target(exchange=exchange, topic=topic)
             for exchange in conf.listener.exchanges
@@ -126,11 +165,7 @@ class ListenerService:
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
-        self.storage = bridge_storage.from_conf(conf)
-        self.storage.ensure_schema()
-        self.wakeups = bridge_wakeups.publisher(conf)
-        self.endpoint = make_endpoint(conf, self.storage, load_rules(conf),
-                                      self.wakeups)
+        self.endpoint, self._close_endpoint = service_endpoint(conf)
         self.listeners = make_listeners(conf, self.endpoint)
         self._stopped = threading.Event()
 
@@ -150,8 +185,7 @@ class ListenerService:
             listener.stop()
         for listener in self.listeners:
             listener.wait()
-        self.storage.close()
-        self.wakeups.close()
+        self._close_endpoint()
         LOG.info('Listener stopped: %s', self.endpoint.counters.snapshot())
 
     def wait(self) -> None:
@@ -166,7 +200,7 @@ class ListenerService:
         except translation.RulesError as exc:
             LOG.error('Keeping the current translation rules: %s', exc)
             return False
-        self.endpoint.rules = rules
+        self.endpoint.use_rules(rules)
         LOG.info('Translation rules reloaded: %d families, %d enabled routes',
                  len(rules.families), len(rules.routes))
         return True
