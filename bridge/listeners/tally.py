@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import datetime
 import time
+from typing import Any
 
 from bridge import translation
 from bridge.metrics import families
@@ -56,8 +57,8 @@ class Tally:
         self._labels = {n.message_id: labels_of(n, rules) for n in notes}
         self._times = {n.message_id: n.timestamp for n in notes}
         self._outcomes: dict[str, str] = {}
-        for key in self._labels.values():
-            families.LISTENER_RECEIVED.labels(*key).inc()
+        for key, count in collections.Counter(self._labels.values()).items():
+            families.LISTENER_RECEIVED.labels(*key).inc(count)
 
     def outcome(self, message_id: str | None, outcome: str) -> None:
         if message_id in self._labels:
@@ -71,13 +72,17 @@ class Tally:
         at = time.time() if now is None else now
         counts: collections.Counter[tuple[str, str, str]] = \
             collections.Counter()
+        lags: dict[str, Any] = {}  # service -> its histogram child
         for message_id, outcome in self._outcomes.items():
             service, family = self._labels[message_id]
             counts[(service, family, outcome)] += 1
             if outcome == 'stored':
                 sent = event_time(self._times[message_id])
                 if sent is not None:
-                    families.LISTENER_LAG.labels(service).observe(
-                        max(0.0, at - sent))
+                    lag = lags.get(service)
+                    if lag is None:
+                        lag = lags[service] = \
+                            families.LISTENER_LAG.labels(service)
+                    lag.observe(max(0.0, at - sent))
         for key, count in counts.items():
             families.LISTENER_NOTIFICATIONS.labels(*key).inc(count)

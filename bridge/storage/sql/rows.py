@@ -37,10 +37,14 @@ def to_message(row: Any, now: float, **changes: Any) -> models.Message:
     return models.Message(**fields)
 
 
+#: Bodies are parsed JSON or built from it, so never circular.
+_ENCODER = json.JSONEncoder(separators=(',', ':'), check_circular=False)
+
+
 def dump_body(body: Any) -> str:
     """Serialise a body. ASCII escapes keep any Python string storable,
     lone surrogates included."""
-    return json.dumps(body, separators=(',', ':'))
+    return _ENCODER.encode(body)
 
 
 def unclaimed_and_visible(now_param: Any, table: Any = messages
