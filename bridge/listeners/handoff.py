@@ -40,6 +40,7 @@ import multiprocessing
 import pickle
 import queue
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -255,7 +256,13 @@ def _store_main(open_endpoint: Callable[[], Opened],
         conn.close()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)
-    endpoint, close = open_endpoint()
+    try:
+        endpoint, close = open_endpoint()
+    except Exception as exc:  # noqa: BLE001 - one line, then the listener
+        # requeues what it handed over and starts another store process.
+        LOG.error('The store process cannot start: %s: %s',
+                  type(exc).__name__, exc)
+        sys.exit(1)
     try:
         threads = [threading.Thread(target=_serve, args=(endpoint, conn),
                                     name='bridge-store-%d' % number)

@@ -5,6 +5,7 @@ real RabbitMQ vhost."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -197,11 +198,40 @@ def test_nothing_is_lost_when_the_store_process_dies_mid_stream(
             if len(set(stored)) >= len(sent):
                 break
             assert time.monotonic() < deadline, (
-                '%d of %d stored; counters %s' % (
+                '%d of %d stored; counters %s; dead letters %s' % (
                     len(set(stored)), len(sent),
-                    bridge.endpoint.counters.snapshot()))
+                    bridge.endpoint.counters.snapshot(),
+                    [m.body.get('reason') for m in store.list_messages(
+                        conf.listener.dead_letter_project,
+                        conf.listener.dead_letter_queue, echo=True).messages]))
             time.sleep(0.2)
     finally:
         bridge.stop()
     assert sorted(stored) == sorted(sent)  # each once
     assert bridge.endpoint.counters.snapshot()['requeued'] > 0
+
+
+def test_a_store_process_that_cannot_open_storage_requeues_without_a_traceback(
+        tmp_path, samples, capfd):
+    blocked = tmp_path / 'not-a-directory'
+    blocked.write_text('')
+    conf = make_conf('sqlite:///%s/bridge.sqlite' % blocked,
+                     requeue_delay=0.0)
+    # Its log line on stderr, as bridge-listener's logging setup has it.
+    to_stderr = logging.StreamHandler(sys.stderr)
+    handoff.LOG.logger.addHandler(to_stderr)
+    try:
+        endpoint, close = service.service_endpoint(conf)
+        try:
+            assert endpoint.info(_owned(samples, 3)) == \
+                bridge_endpoint.REQUEUE
+            assert endpoint.info(_owned(samples, 3)) == \
+                bridge_endpoint.REQUEUE
+            assert endpoint.counters.snapshot()['requeued'] == 6
+        finally:
+            close()
+    finally:
+        handoff.LOG.logger.removeHandler(to_stderr)
+    err = capfd.readouterr().err
+    assert 'The store process cannot start' in err
+    assert 'Traceback' not in err
