@@ -125,7 +125,33 @@ def _digest(message: dict[str, Any]) -> str:
     return 'sha256-' + hashlib.sha256(raw).hexdigest()[:32]
 
 
-class BridgeEndpoint:
+class BatchEndpoint:
+    """What oslo.messaging calls: the method named after each priority
+    (see ``PRIORITIES``), which hands the batch to :meth:`handle`."""
+
+    def handle(self, priority: str, messages: list[dict]) -> str | None:
+        raise NotImplementedError
+
+    def audit(self, messages: list[dict]) -> str | None:
+        return self.handle('audit', messages)
+
+    def debug(self, messages: list[dict]) -> str | None:
+        return self.handle('debug', messages)
+
+    def info(self, messages: list[dict]) -> str | None:
+        return self.handle('info', messages)
+
+    def warn(self, messages: list[dict]) -> str | None:
+        return self.handle('warn', messages)
+
+    def error(self, messages: list[dict]) -> str | None:
+        return self.handle('error', messages)
+
+    def critical(self, messages: list[dict]) -> str | None:
+        return self.handle('critical', messages)
+
+
+class BridgeEndpoint(BatchEndpoint):
     """Batch endpoint for :func:`oslo_messaging.get_batch_notification_listener`.
 
     One instance serves every priority; it is called from the listener's
@@ -155,25 +181,6 @@ class BridgeEndpoint:
     def use_rules(self, rules: translation.Rules) -> None:
         """Translate the batches that start from now on with ``rules``."""
         self.rules = rules
-
-    # oslo.messaging calls the method named after each priority.
-    def audit(self, messages: list[dict]) -> str | None:
-        return self.handle('audit', messages)
-
-    def debug(self, messages: list[dict]) -> str | None:
-        return self.handle('debug', messages)
-
-    def info(self, messages: list[dict]) -> str | None:
-        return self.handle('info', messages)
-
-    def warn(self, messages: list[dict]) -> str | None:
-        return self.handle('warn', messages)
-
-    def error(self, messages: list[dict]) -> str | None:
-        return self.handle('error', messages)
-
-    def critical(self, messages: list[dict]) -> str | None:
-        return self.handle('critical', messages)
 
     # -- the work ---------------------------------------------------------
 

@@ -13,7 +13,7 @@ batches over.
 
 Delivery guarantee
 ------------------
-Unchanged: :meth:`HandoffEndpoint._handle` returns what the store process's
+Unchanged: :meth:`HandoffEndpoint.handle` returns what the store process's
 endpoint returned for the batch, so oslo.messaging acks a batch only after
 it is durably stored there. If the store process dies, the batches it held
 are requeued (after ``requeue_delay``), a new store process is forked, and
@@ -73,7 +73,7 @@ class StoreProcessLost(Exception):
     """The store process ended while it held a batch."""
 
 
-class HandoffEndpoint:
+class HandoffEndpoint(bridge_endpoint.BatchEndpoint):
     """Batch endpoint for oslo.messaging that hands every batch to the
     store process and answers what its endpoint answered.
 
@@ -95,25 +95,6 @@ class HandoffEndpoint:
         self._generation = 0
         self._process: Any = None
         self._stopped = False
-
-    # oslo.messaging calls the method named after each priority.
-    def audit(self, messages: list[dict]) -> str | None:
-        return self._handle('audit', messages)
-
-    def debug(self, messages: list[dict]) -> str | None:
-        return self._handle('debug', messages)
-
-    def info(self, messages: list[dict]) -> str | None:
-        return self._handle('info', messages)
-
-    def warn(self, messages: list[dict]) -> str | None:
-        return self._handle('warn', messages)
-
-    def error(self, messages: list[dict]) -> str | None:
-        return self._handle('error', messages)
-
-    def critical(self, messages: list[dict]) -> str | None:
-        return self._handle('critical', messages)
 
     # -- life cycle ----------------------------------------------------------
 
@@ -156,7 +137,8 @@ class HandoffEndpoint:
 
     # -- the work ------------------------------------------------------------
 
-    def _handle(self, priority: str, messages: list[dict]) -> str | None:
+    def handle(self, priority: str, messages: list[dict]) -> str | None:
+        """Hand one batch to the store process; its endpoint's answer."""
         try:
             result, counts = self._call(('batch', priority,
                                          [_plain(m) for m in messages]))

@@ -31,14 +31,14 @@ def running(bus, sqlite_url, samples):
     bridge = service.ListenerService(conf)
     sizes: list[int] = []
     lock = threading.Lock()
-    handle = bridge.endpoint._handle
+    handle = bridge.endpoint.handle
 
     def recording(priority, messages):
         with lock:
             sizes.append(len(messages))
         return handle(priority, messages)
 
-    bridge.endpoint._handle = recording
+    bridge.endpoint.handle = recording
     bridge.start()
     try:
         with emitter.Emitter(bus['url']) as out:
