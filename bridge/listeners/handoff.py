@@ -155,18 +155,16 @@ class HandoffEndpoint(bridge_endpoint.BatchEndpoint):
 
     def _call(self, request: tuple) -> Any:
         data = pickle.dumps(request, _PICKLE)
-        while True:
-            generation, conn = self._take()
-            try:
-                conn.send_bytes(data)
-                answer = conn.recv_bytes()
-            except (EOFError, OSError) as exc:
-                conn.close()
-                self._replace(generation)
-                raise StoreProcessLost(
-                    'exit code %s' % self._exitcode(exc)) from exc
-            self._free.put((generation, conn))
-            return pickle.loads(answer)
+        generation, conn = self._take()
+        try:
+            conn.send_bytes(data)
+            answer = conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            conn.close()
+            raise StoreProcessLost('exit code %s'
+                                   % self._replace(generation)) from exc
+        self._free.put((generation, conn))
+        return pickle.loads(answer)
 
     def _take(self) -> tuple[int, Connection]:
         while True:
@@ -175,11 +173,12 @@ class HandoffEndpoint(bridge_endpoint.BatchEndpoint):
                 return generation, conn
             conn.close()  # a pipe to a store process that is gone
 
-    def _replace(self, generation: int) -> None:
-        """Start another store process, once per one that ended."""
+    def _replace(self, generation: int) -> Any:
+        """Start another store process, once per one that ended; return
+        the exit code of the one that ended (None: not known here)."""
         with self._lock:
             if generation != self._generation or self._stopped:
-                return
+                return None
             old = self._process
             if old is not None:
                 old.join(1)
@@ -188,10 +187,7 @@ class HandoffEndpoint(bridge_endpoint.BatchEndpoint):
                     old.join(5)
             self._drain()
             self._spawn()
-
-    def _exitcode(self, exc: Exception) -> Any:
-        process = self._process
-        return process.exitcode if process is not None else type(exc).__name__
+            return old.exitcode if old is not None else None
 
     def _drain(self) -> None:
         while True:
